@@ -1,0 +1,164 @@
+"""What every flow module shares: the stage command line, task runners, progress and artifacts."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import re
+import sys
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+from prefect import get_run_logger
+from prefect.artifacts import (
+    create_markdown_artifact,
+    create_progress_artifact,
+    create_table_artifact,
+    update_progress_artifact,
+)
+from prefect.context import FlowRunContext
+from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTaskRunner
+from tqdm import tqdm
+
+from tasks.config import DEFAULT_PARAMS, BaseParams
+from tasks.errors import DataError, ParamsError
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+def logger() -> logging.Logger | logging.LoggerAdapter:
+    """The Prefect run logger inside a run, a plain module logger outside one."""
+    try:
+        return get_run_logger()
+    except Exception:  # noqa: BLE001 - no active run context
+        return log
+
+
+def in_flow_run() -> bool:
+    return FlowRunContext.get() is not None
+
+
+def artifact_key(*parts: str) -> str:
+    """A Prefect artifact key (lowercase letters, digits, dashes) made from ``parts``."""
+    return re.sub(r"[^a-z0-9-]+", "-", "-".join(parts).lower()).strip("-")
+
+
+def publish_table(key: str, rows: Sequence[dict[str, Any]], description: str) -> None:
+    """Publish a table artifact (no-op outside a flow run)."""
+    if in_flow_run():
+        create_table_artifact(key=artifact_key(key), table=list(rows), description=description)
+
+
+def publish_markdown(key: str, markdown: str, description: str) -> None:
+    """Publish a markdown artifact (no-op outside a flow run)."""
+    if in_flow_run():
+        create_markdown_artifact(key=artifact_key(key), markdown=markdown, description=description)
+
+
+class Progress:
+    """A progress bar on the terminal mirrored into a Prefect progress artifact.
+
+    The artifact is updated at most every ``every_s`` seconds so that thousands of small
+    steps do not become thousands of API calls.
+    """
+
+    def __init__(self, total: int, description: str, unit: str = "it", every_s: float = 1.0):
+        self.total = max(int(total), 1)
+        self.done = 0
+        self.every_s = every_s
+        self._last = 0.0
+        self._bar = tqdm(total=total, desc=description, unit=unit, file=sys.stderr,
+                         dynamic_ncols=True, mininterval=0.5)
+        self._artifact = None
+        if in_flow_run():
+            self._artifact = create_progress_artifact(progress=0.0, description=description)
+
+    def update(self, n: int = 1) -> None:
+        self.done += n
+        self._bar.update(n)
+        now = time.monotonic()
+        if self._artifact is not None and (now - self._last >= self.every_s or self.done >= self.total):
+            update_progress_artifact(self._artifact, progress=100.0 * self.done / self.total)
+            self._last = now
+
+    def close(self) -> None:
+        if self._artifact is not None:
+            update_progress_artifact(self._artifact, progress=100.0 * min(self.done, self.total) / self.total)
+        self._bar.close()
+
+    def __enter__(self) -> Progress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def make_task_runner(spec: str, workers: int) -> TaskRunner:
+    """Build the task runner named in params or on the command line.
+
+    ``threads`` (default), ``processes``, ``dask`` (a local cluster of ``workers``
+    processes) or ``dask:ADDRESS`` (an existing cluster, e.g. ``dask:tcp://host:8786``).
+    """
+    if spec == "threads":
+        return ThreadPoolTaskRunner(max_workers=workers)
+    if spec == "processes":
+        return ProcessPoolTaskRunner(max_workers=workers)
+    if spec == "dask" or spec.startswith("dask:"):
+        from prefect_dask import DaskTaskRunner
+
+        address = spec.partition(":")[2] or None
+        if address:
+            return DaskTaskRunner(address=address)
+        return DaskTaskRunner(cluster_kwargs={"n_workers": workers, "threads_per_worker": 1,
+                                              "processes": True, "dashboard_address": None})
+    raise ParamsError(f"base.task_runner: unknown task runner {spec!r}")
+
+
+def add_params_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--params", type=Path, default=DEFAULT_PARAMS,
+                        help="params file (default: %(default)s)")
+
+
+def add_runner_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--task-runner", default=None,
+                        help="override base.task_runner: threads, processes, dask, dask:ADDRESS")
+
+
+def with_runner(flow_obj: Any, base: BaseParams, override: str | None = None) -> Any:
+    """The flow with the task runner chosen by ``override`` or ``base.task_runner``."""
+    return flow_obj.with_options(task_runner=make_task_runner(override or base.task_runner, base.workers))
+
+
+def run_cli(main: Callable[[list[str] | None], int | None], argv: Iterable[str] | None = None) -> None:
+    """Run a flow module's ``main`` and turn expected errors into a message and exit code 2."""
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    # One "Finished in state Completed()" line per shard would bury the progress bar;
+    # task failures and retries are still logged (WARNING and above).
+    logging.getLogger("prefect.task_runs").setLevel(logging.WARNING)
+    try:
+        code = main(list(argv) if argv is not None else None)
+    except (ParamsError, DataError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)  # noqa: T201 - command-line output
+        sys.exit(2)
+    sys.exit(code or 0)
+
+
+def in_order(submit: Callable[[T], Any], items: Iterable[T], window: int) -> Iterator[Any]:
+    """Submit tasks for ``items`` with at most ``window`` in flight; yield results in item order.
+
+    Results come back in the order of ``items`` whatever order they finish in, so whatever
+    is written from them is the same on every run and runner; the bounded window keeps
+    memory flat however many items there are.
+    """
+    pending: deque = deque()
+    for item in items:
+        pending.append(submit(item))
+        if len(pending) >= window:
+            yield pending.popleft().result()
+    while pending:
+        yield pending.popleft().result()

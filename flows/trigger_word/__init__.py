@@ -1,0 +1,9 @@
+"""Trigger-word pipeline flows; ``python -m flows.trigger_word <stage>`` runs one stage."""
+
+from flows.trigger_word.collect import collect
+from flows.trigger_word.dataset import dataset
+from flows.trigger_word.features import features
+from flows.trigger_word.split import split
+from flows.trigger_word.synthesize import synthesize
+
+__all__ = ["collect", "dataset", "features", "split", "synthesize"]

@@ -1,0 +1,63 @@
+"""Command line of the trigger-word pipeline: ``python -m flows.trigger_word <stage> [--params FILE]``."""
+
+from __future__ import annotations
+
+import argparse
+
+from flows.runtime import add_params_argument, add_runner_argument, run_cli, with_runner
+from tasks.config import load_params
+from tasks.trigger_word.config import Layout, TriggerWordParams
+
+STAGES = ("collect", "split", "synthesize", "features")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m flows.trigger_word",
+                                     description="Trigger-word pipeline stages and commands.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name in STAGES:
+        p = sub.add_parser(name, help=f"run the {name} stage")
+        add_params_argument(p)
+        add_runner_argument(p)
+    p = sub.add_parser("dataset", help="build a labelled clip set from your own recordings")
+    p.add_argument("--positives", required=True, help="folder of recordings of the trigger word")
+    p.add_argument("--negatives", help="folder of recordings of other words")
+    p.add_argument("--backgrounds", help="folder of background recordings (default: generated noise)")
+    p.add_argument("--out", required=True, help="output folder (replaced atomically)")
+    p.add_argument("--clips", type=int, required=True, help="clips to make, over all splits")
+    p.add_argument("--seed", type=int, help="seed (default: base.seed of the params file)")
+    add_params_argument(p)
+    add_runner_argument(p)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    base, params = load_params(args.params, "trigger_word", TriggerWordParams)
+    layout = Layout(base.data_dir)
+    if args.command == "dataset":
+        from flows.trigger_word.dataset import dataset, dataset_params
+
+        if args.clips < 0:
+            raise SystemExit("error: --clips must be >= 0")
+        if args.seed is not None:
+            base = base.model_copy(update={"seed": args.seed})
+        params = dataset_params(params, args.positives, args.negatives, args.backgrounds)
+        with_runner(dataset, base, args.task_runner)(base, params, args.out, args.clips)
+        return 0
+    from flows import trigger_word as tw
+
+    calls = {
+        "collect": lambda: (tw.collect, (base, params.collect, str(layout.collect))),
+        "split": lambda: (tw.split, (base, params.split, str(layout.collect), str(layout.split))),
+        "synthesize": lambda: (tw.synthesize, (base, params.synthesize, str(layout.collect),
+                                               str(layout.split), str(layout.clips))),
+        "features": lambda: (tw.features, (base, params.features, str(layout.clips), str(layout.features))),
+    }
+    flow_obj, flow_args = calls[args.command]()
+    with_runner(flow_obj, base, args.task_runner)(*flow_args)
+    return 0
+
+
+if __name__ == "__main__":
+    run_cli(main)

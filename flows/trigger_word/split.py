@@ -1,0 +1,35 @@
+"""Stage `split`: train/dev/test assignment with no voice or background in two splits."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from prefect import flow
+
+from flows.runtime import logger, publish_table
+from tasks.config import BaseParams
+from tasks.io import atomic_dir, read_parquet, write_json, write_parquet
+from tasks.trigger_word.config import SplitParams
+from tasks.trigger_word.split import split_assignments, split_counts
+
+
+def split_into(out: Path, collect_dir: Path, base: BaseParams, params: SplitParams) -> list[dict]:
+    frames = {k: read_parquet(collect_dir / f"{k}.parquet", f"collect manifest of {k}")
+              for k in ("positives", "negatives", "backgrounds")}
+    assignments, fractions = split_assignments(frames["positives"], frames["negatives"],
+                                               frames["backgrounds"], params, base.seed)
+    counts = split_counts(assignments)
+    write_parquet(out / "assignments.parquet", assignments)
+    write_json(out / "summary.json", {"fractions": fractions, "counts": counts})
+    return counts
+
+
+@flow(name="trigger-word-split")
+def split(base: BaseParams, params: SplitParams, collect_dir: str, out_dir: str) -> list[dict]:
+    """Assign every collected file to train, dev or test (``out_dir`` replaced atomically)."""
+    with atomic_dir(out_dir) as tmp:
+        counts = split_into(Path(tmp), Path(collect_dir), base, params)
+    publish_table("trigger-word-split", counts, "Files and speaker groups per split and kind")
+    for row in counts:
+        logger().info("split %(split)-5s %(kind)-10s files=%(files)5d groups=%(groups)4d", row)
+    return counts

@@ -1,0 +1,44 @@
+"""The trigger-word stages as DVC sees them (rendered into dvc.yaml by ``flows.dvc_stages``)."""
+
+from __future__ import annotations
+
+from tasks.trigger_word.config import Layout
+
+CMD = "python -m flows.trigger_word"
+COMMON = ["tasks/config.py", "tasks/io.py", "flows/runtime.py"]
+
+
+def dvc_stages(layout: Layout) -> dict[str, dict]:
+    """Stage name -> dvc.yaml entry; paths come from ``layout`` (built on ``${base.data_dir}``)."""
+    return {
+        "tw_collect": {
+            "cmd": f"{CMD} collect",
+            "deps": [*COMMON, "tasks/audio", "tasks/trigger_word/collect.py", "tasks/trigger_word/config.py",
+                     "flows/trigger_word/collect.py"],
+            "params": ["base.seed", "trigger_word.collect"],
+            "outs": [{str(layout.collect): {"persist": True}}],
+        },
+        "tw_split": {
+            "cmd": f"{CMD} split",
+            "deps": [*COMMON, "tasks/splits.py", "tasks/trigger_word/split.py", "flows/trigger_word/split.py",
+                     f"{layout.collect}/positives.parquet", f"{layout.collect}/negatives.parquet",
+                     f"{layout.collect}/backgrounds.parquet"],
+            "params": ["base.seed", "trigger_word.split"],
+            "outs": [{str(layout.split): {"persist": True}}],
+        },
+        "tw_synthesize": {
+            "cmd": f"{CMD} synthesize",
+            "deps": [*COMMON, "tasks/audio/augment.py", "tasks/audio/io.py", "tasks/trigger_word/synth.py",
+                     "tasks/trigger_word/clipset.py", "flows/trigger_word/synthesize.py",
+                     str(layout.collect), str(layout.split)],
+            "params": ["base.seed", "trigger_word.synthesize"],
+            "outs": [{str(layout.clips): {"persist": True}}],
+        },
+        "tw_features": {
+            "cmd": f"{CMD} features",
+            "deps": [*COMMON, "tasks/audio/features.py", "tasks/trigger_word/features.py",
+                     "flows/trigger_word/features.py", str(layout.clips)],
+            "params": ["trigger_word.features"],
+            "outs": [{str(layout.features): {"persist": True}}],
+        },
+    }

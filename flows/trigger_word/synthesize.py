@@ -1,0 +1,78 @@
+"""Stage `synthesize`: labelled 10-second clips per split, written shard by shard."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.compute as pc
+from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
+
+from flows.runtime import Progress, in_order, logger, publish_table
+from tasks.config import BaseParams
+from tasks.errors import DataError
+from tasks.io import atomic_dir, read_parquet, write_json
+from tasks.trigger_word.clipset import ManifestWriter, pools_from_manifests, synthesize_shard
+from tasks.trigger_word.config import SPLITS, SynthesizeParams
+from tasks.trigger_word.synth import Pools
+
+shard_task = task(synthesize_shard, name="synthesize-shard", cache_policy=NO_CACHE)
+
+
+def split_pools(collect_dir: Path, split_dir: Path) -> dict[str, Pools]:
+    """The words and backgrounds each split may draw from."""
+    words = pd.concat([read_parquet(collect_dir / f"{k}.parquet", f"collect manifest of {k}")
+                       for k in ("positives", "negatives")], ignore_index=True)
+    backgrounds = read_parquet(collect_dir / "backgrounds.parquet", "collect manifest of backgrounds")
+    assign = read_parquet(split_dir / "assignments.parquet", "split assignments")
+    where = dict(zip(assign.path, assign.split, strict=True))
+    return {s: pools_from_manifests(collect_dir, words[words.path.map(where) == s],
+                                    backgrounds[backgrounds.path.map(where) == s]) for s in SPLITS}
+
+
+def synthesize_into(out: Path, pools: dict[str, Pools], base: BaseParams, params: SynthesizeParams,
+                    sample_rate: int, workers: int) -> list[dict]:
+    """Write every split's clips and ``clips.parquet`` into ``out``; returns per-split counts."""
+    jobs = []
+    for split in SPLITS:
+        n = params.clips.get(split, 0)
+        if n and not pools[split].backgrounds:
+            raise DataError(f"synthesize: split {split!r} has no background recordings; add backgrounds "
+                            f"or set trigger_word.synthesize.clips.{split}: 0")
+        if n and not pools[split].positives:
+            logger().warning("synthesize: split %r has no positive words; its clips hold none", split)
+        jobs += [(split, list(range(i, min(i + params.shard_size, n)))) for i in range(0, n, params.shard_size)]
+    submit = shard_task.with_options(retries=base.retries, retry_delay_seconds=1)
+    counts: dict[str, dict] = {s: {"split": s, "clips": 0, "positives": 0, "negatives": 0, "label_ones": 0}
+                               for s in SPLITS}
+    total = sum(len(ix) for _, ix in jobs)
+    with ManifestWriter(out / "clips.parquet") as writer, Progress(total, "synthesize", unit="clip") as bar:
+        results = in_order(lambda job: submit.submit(job[0], job[1], pools[job[0]], params, sample_rate,
+                                                     base.seed, out), jobs, window=4 * workers)
+        for table in results:
+            writer.write(table)
+            c = counts[table.column("split")[0].as_py()]
+            c["clips"] += table.num_rows
+            c["positives"] += int(pc.sum(table.column("n_positives")).as_py() or 0)
+            c["negatives"] += int(pc.sum(table.column("n_negatives")).as_py() or 0)
+            c["label_ones"] += int(pc.sum(pc.list_flatten(table.column("labels"))).as_py() or 0)
+            bar.update(table.num_rows)
+    rows = [counts[s] for s in SPLITS]
+    write_json(out / "summary.json", {"clips": rows, "ty": params.ty, "sample_rate": sample_rate,
+                                      "clip_seconds": params.clip_seconds})
+    return rows
+
+
+@flow(name="trigger-word-synthesize")
+def synthesize(base: BaseParams, params: SynthesizeParams, collect_dir: str, split_dir: str,
+               out_dir: str) -> list[dict]:
+    """Synthesise the clip sets of every split into ``out_dir`` (replaced atomically)."""
+    collect_dir, out_dir = Path(collect_dir), Path(out_dir)
+    pools = split_pools(collect_dir, Path(split_dir))
+    sample_rate = int(read_parquet(collect_dir / "positives.parquet").sample_rate.iloc[0])
+    with atomic_dir(out_dir) as tmp:
+        rows = synthesize_into(Path(tmp), pools, base, params, sample_rate, base.workers)
+    publish_table("trigger-word-synthesize", rows, "Clips, inserted words and positive label steps per split")
+    logger().info("synthesize: %s", rows)
+    return rows

@@ -1,0 +1,1 @@
+"""Plain, typed functions that do the pipelines' work; no Prefect imports here."""

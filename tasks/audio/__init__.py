@@ -1,0 +1,1 @@
+"""Small, pure audio functions: reading, checking, text to speech, noise, features."""

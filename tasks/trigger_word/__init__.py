@@ -1,0 +1,1 @@
+"""Trigger-word ("activate") data: collection, splitting, clip synthesis, features."""

@@ -1,0 +1,122 @@
+"""A labelled clip set on disk: ``OUT/clips.parquet`` plus one WAV per clip.
+
+The manifest is written shard by shard (one Parquet row group each, in shard order), so
+memory stays flat however many clips are made.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from tasks.trigger_word.config import SynthesizeParams
+from tasks.trigger_word.synth import (
+    Pools,
+    Source,
+    clip_seed,
+    labels_for,
+    plan_clip,
+    render_clip,
+    write_pcm16_wav,
+)
+
+EVENT_TYPE = pa.struct([
+    ("kind", pa.string()), ("source", pa.string()), ("start", pa.int64()), ("end", pa.int64()),
+    ("gain_db", pa.float32()), ("speed", pa.float32()), ("eq_seed", pa.int64()),
+    ("reverb_rt60_s", pa.float32()),
+])
+CLIPS_SCHEMA = pa.schema([
+    ("clip_id", pa.string()), ("split", pa.string()), ("path", pa.string()),
+    ("sample_rate", pa.int32()), ("samples", pa.int64()), ("labels", pa.list_(pa.int8())),
+    ("events", pa.list_(EVENT_TYPE)), ("n_positives", pa.int16()), ("n_negatives", pa.int16()),
+    ("clip_seed", pa.int64()), ("background", pa.string()), ("background_offset", pa.int64()),
+    ("background_gain_db", pa.float32()), ("limiter_db", pa.float32()),
+])
+
+
+def pools_from_manifests(root: Path, words: pd.DataFrame, backgrounds: pd.DataFrame) -> Pools:
+    """Build the draw pools of one split from its rows of the collect manifests."""
+    def sources(frame: pd.DataFrame) -> tuple[Source, ...]:
+        return tuple(Source(r.path, int(r.samples), float(r.rms_db)) for r in frame.itertuples())
+
+    return Pools(root, sources(words[words.kind == "positive"]), sources(words[words.kind == "negative"]),
+                 sources(backgrounds))
+
+
+def synthesize_shard(split: str, indices: Sequence[int], pools: Pools, p: SynthesizeParams,
+                     sample_rate: int, seed: int, out: Path) -> pa.Table:
+    """Plan, render and write clips ``indices`` of ``split`` into ``out``; returns their manifest rows.
+
+    Event sources are written relative to ``out``; a temporary ``out`` from
+    :func:`tasks.io.atomic_dir` is a sibling of the final folder, so they stay valid.
+    """
+    if not pools.backgrounds:
+        raise ValueError(f"split {split!r} has no background recordings")
+    rel_root = Path(os.path.relpath(pools.root.resolve(), out.resolve()))
+    (out / split).mkdir(parents=True, exist_ok=True)
+    cache: dict[str, np.ndarray] = {}
+    rows = []
+    for index in indices:
+        plan = plan_clip(clip_seed(seed, split, index), pools, p, sample_rate)
+        pcm, limit_db = render_clip(plan, pools.root, p, sample_rate, cache)
+        clip_id = f"{split}-{index:07d}"
+        path = f"{split}/{clip_id}.wav"
+        write_pcm16_wav(out / path, pcm, sample_rate)
+        ends = [e.end for e in plan.events if e.kind == "positive"]
+        rows.append({
+            "clip_id": clip_id, "split": split, "path": path, "sample_rate": sample_rate,
+            "samples": plan.samples, "labels": labels_for(ends, plan.samples, p.ty, p.label_ones),
+            "events": [{"kind": e.kind, "source": (rel_root / e.source).as_posix(), "start": e.start,
+                        "end": e.end, "gain_db": e.gain_db, "speed": e.speed, "eq_seed": e.eq_seed,
+                        "reverb_rt60_s": e.reverb_rt60_s} for e in plan.events],
+            "n_positives": len(ends), "n_negatives": len(plan.events) - len(ends),
+            "clip_seed": plan.clip_seed, "background": (rel_root / plan.background).as_posix(),
+            "background_offset": plan.background_offset,
+            "background_gain_db": plan.background_gain_db, "limiter_db": limit_db,
+        })
+    return _table(rows, p.ty)
+
+
+def _table(rows: list[dict], ty: int) -> pa.Table:
+    labels = np.stack([r.pop("labels") for r in rows]).astype(np.int8) if rows else np.zeros((0, ty), np.int8)
+    offsets = pa.array(np.arange(0, labels.size + 1, ty, dtype=np.int32))
+    columns = {name: [r[name] for r in rows] for name in CLIPS_SCHEMA.names if name != "labels"}
+    arrays = [pa.ListArray.from_arrays(offsets, pa.array(labels.ravel())) if f.name == "labels"
+              else pa.array(columns[f.name], type=f.type) for f in CLIPS_SCHEMA]
+    return pa.Table.from_arrays(arrays, schema=CLIPS_SCHEMA)
+
+
+class ManifestWriter:
+    """Appends shard tables to one Parquet file, one row group per shard."""
+
+    def __init__(self, path: Path, schema: pa.Schema = CLIPS_SCHEMA):
+        self.path = path
+        self._writer = pq.ParquetWriter(str(path), schema, compression="zstd")
+        self.rows = 0
+
+    def write(self, table: pa.Table) -> None:
+        self._writer.write_table(table)
+        self.rows += table.num_rows
+
+    def close(self) -> None:
+        self._writer.close()
+
+    def __enter__(self) -> ManifestWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def read_clips(out: Path | str) -> pd.DataFrame:
+    """Read ``OUT/clips.parquet`` with a clear error when it is missing."""
+    path = Path(out) / "clips.parquet"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: clip manifest not found; run synthesis first")
+    return pd.read_parquet(path)

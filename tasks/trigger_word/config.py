@@ -1,0 +1,185 @@
+"""Typed params of the trigger-word pipeline (the ``trigger_word`` section of params.yaml)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, field_validator, model_validator
+
+from tasks.audio.noise import KINDS as BACKGROUND_KINDS
+from tasks.config import StrictModel
+
+SPLITS = ("train", "dev", "test")
+
+
+def _ordered_pair(v: tuple[float, float], what: str) -> tuple[float, float]:
+    if v[0] > v[1]:
+        raise ValueError(f"{what}: first value must not exceed the second")
+    return v
+
+
+class TTSParams(StrictModel):
+    enabled: bool = True
+    accents: tuple[str, ...] = ("en-us", "en-gb", "en-gb-scotland", "en-gb-x-rp", "en-029", "en-us-nyc")
+    variants: tuple[str, ...] = ("m1", "m2", "m3", "m4", "m5", "m6", "m7", "f1", "f2", "f3", "f4", "f5")
+    voices: int = Field(0, ge=0)
+    rates: tuple[int, ...] = Field((140, 175, 210), min_length=1)
+    pitches: tuple[int, ...] = Field((35, 50, 65), min_length=1)
+    negatives_per_voice: int = Field(0, ge=0)
+    voices_per_shard: int = Field(8, ge=1)
+
+    @field_validator("rates")
+    @classmethod
+    def _rates(cls, v: tuple[int, ...]) -> tuple[int, ...]:
+        if any(not 80 <= r <= 450 for r in v):
+            raise ValueError("speaking rates must be within 80-450 words per minute")
+        return v
+
+    @field_validator("pitches")
+    @classmethod
+    def _pitches(cls, v: tuple[int, ...]) -> tuple[int, ...]:
+        if any(not 0 <= p <= 100 for p in v):
+            raise ValueError("pitches must be within 0-100")
+        return v
+
+
+class UserFolders(StrictModel):
+    positives_dir: str | None = None
+    negatives_dir: str | None = None
+    backgrounds_dir: str | None = None
+
+
+class GeneratedBackgrounds(StrictModel):
+    count: int = Field(24, ge=0)
+    seconds: float = Field(30.0, gt=0)
+    kinds: tuple[str, ...] = BACKGROUND_KINDS
+
+    @field_validator("kinds")
+    @classmethod
+    def _kinds(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = sorted(set(v) - set(BACKGROUND_KINDS))
+        if unknown:
+            raise ValueError(f"unknown kinds {unknown}; known: {list(BACKGROUND_KINDS)}")
+        return v
+
+
+class AudioChecks(StrictModel):
+    word_min_s: float = Field(0.2, gt=0)
+    word_max_s: float = Field(2.0, gt=0)
+    background_min_s: float = Field(10.0, gt=0)
+    background_max_s: float = Field(3600.0, gt=0)
+    silence_dbfs: float = Field(-50.0, le=0)
+    max_clipped_fraction: float = Field(0.001, ge=0, le=1)
+    trim_db: float = Field(-40.0, lt=0)
+
+
+class CollectParams(StrictModel):
+    sample_rate: int = Field(44100, ge=8000, le=96000)
+    positive_word: str = Field("activate", min_length=1)
+    negative_words: tuple[str, ...] = Field(("active", "activity", "captivate", "motivate"), min_length=1)
+    tts: TTSParams = TTSParams()
+    user: UserFolders = UserFolders()
+    generated_backgrounds: GeneratedBackgrounds = GeneratedBackgrounds()
+    checks: AudioChecks = AudioChecks()
+    min_positives: int = Field(10, ge=1)
+    min_negatives: int = Field(1, ge=0)
+    min_backgrounds: int = Field(3, ge=1)
+
+
+class SplitParams(StrictModel):
+    dev_fraction: float | None = Field(None, ge=0, le=1)
+    test_fraction: float | None = Field(None, ge=0, le=1)
+    rule_fraction: float = Field(0.2, gt=0, lt=0.5)
+    rule_cap: int = Field(10000, ge=1)
+
+    @model_validator(mode="after")
+    def _sum(self) -> SplitParams:
+        if (self.dev_fraction or 0) + (self.test_fraction or 0) >= 1:
+            raise ValueError("dev_fraction + test_fraction must leave room for train")
+        return self
+
+
+class AugmentParams(StrictModel):
+    speed: tuple[float, float] = (1.0, 1.0)
+    eq_db: float = Field(0.0, ge=0)
+    reverb_prob: float = Field(0.0, ge=0, le=1)
+    rt60_s: tuple[float, float] = (0.2, 0.8)
+
+    @field_validator("speed")
+    @classmethod
+    def _speed(cls, v: tuple[float, float]) -> tuple[float, float]:
+        if v[0] <= 0:
+            raise ValueError("speed factors must be positive")
+        return _ordered_pair(v, "speed")
+
+    @field_validator("rt60_s")
+    @classmethod
+    def _rt60(cls, v: tuple[float, float]) -> tuple[float, float]:
+        if v[0] <= 0:
+            raise ValueError("rt60 must be positive")
+        return _ordered_pair(v, "rt60_s")
+
+
+class SynthesizeParams(StrictModel):
+    clips: dict[str, int] = Field(default_factory=lambda: {"train": 400, "dev": 100, "test": 100})
+    clip_seconds: float = Field(10.0, gt=0)
+    ty: int = Field(1375, ge=1)
+    label_ones: int = Field(50, ge=1)
+    positives: tuple[int, int] = (0, 4)
+    negatives: tuple[int, int] = (0, 2)
+    background_db: tuple[float, float] = (-40.0, -25.0)
+    word_to_background_db: tuple[float, float] = (5.0, 25.0)
+    augment: AugmentParams = AugmentParams()
+    shard_size: int = Field(64, ge=1)
+
+    @field_validator("clips")
+    @classmethod
+    def _clips(cls, v: dict[str, int]) -> dict[str, int]:
+        unknown = sorted(set(v) - set(SPLITS))
+        if unknown:
+            raise ValueError(f"unknown split(s) {unknown}; splits are {list(SPLITS)}")
+        if any(n < 0 for n in v.values()):
+            raise ValueError("clip counts must be >= 0")
+        return v
+
+    @field_validator("positives", "negatives")
+    @classmethod
+    def _counts(cls, v: tuple[int, int]) -> tuple[int, int]:
+        if v[0] < 0:
+            raise ValueError("word counts must be >= 0")
+        return _ordered_pair(v, "count range")
+
+    @field_validator("background_db", "word_to_background_db")
+    @classmethod
+    def _db(cls, v: tuple[float, float]) -> tuple[float, float]:
+        return _ordered_pair(v, "level range")
+
+
+class FeaturesParams(StrictModel):
+    kind: str = Field("spectrogram", pattern="^(spectrogram|logmel)$")
+    sample_rate: int | None = Field(None, ge=8000, le=96000)
+    n_fft: int = Field(200, ge=16)
+    hop: int = Field(80, ge=1)
+    n_mels: int = Field(40, ge=1)
+    shard_size: int = Field(128, ge=1)
+
+
+class TriggerWordParams(StrictModel):
+    """The whole ``trigger_word`` section; train/evaluate sections are added by their stages."""
+
+    collect: CollectParams = CollectParams()
+    split: SplitParams = SplitParams()
+    synthesize: SynthesizeParams = SynthesizeParams()
+    features: FeaturesParams = FeaturesParams()
+
+
+class Layout:
+    """Where each trigger-word stage writes, under ``data_dir`` (the one place paths are named)."""
+
+    def __init__(self, data_dir: str | Path):
+        root = Path(data_dir) / "trigger_word"
+        self.root = root
+        self.collect = root / "collect"
+        self.split = root / "split"
+        self.clips = root / "clips"
+        self.features = root / "features"

@@ -1,0 +1,101 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from tasks.trigger_word.config import AugmentParams, SynthesizeParams
+from tasks.trigger_word.synth import (
+    Pools,
+    Source,
+    labels_for,
+    place_segments,
+    plan_clip,
+    render_clip,
+)
+
+
+@pytest.mark.parametrize("seed", range(200))
+def test_placement_never_overlaps(seed):
+    rng = np.random.default_rng(seed)
+    n = 10_000
+    lengths = rng.integers(1, 2500, size=rng.integers(0, 7)).tolist()
+    while sum(lengths) > n:
+        lengths.pop()
+    starts = place_segments(lengths, n, rng)
+    spans = sorted(zip(starts, [s + ln for s, ln in zip(starts, lengths, strict=True)], strict=True))
+    assert all(s >= 0 and e <= n for s, e in spans)
+    assert all(a_end <= b_start for (_, a_end), (b_start, _) in zip(spans, spans[1:], strict=False))
+
+
+def test_placement_fills_exactly():
+    rng = np.random.default_rng(0)
+    starts = place_segments([300, 700], 1000, rng)
+    assert sorted(starts) in ([0, 300], [0, 700])
+
+
+def test_placement_rejects_too_much():
+    with pytest.raises(ValueError):
+        place_segments([600, 600], 1000, np.random.default_rng(0))
+
+
+def test_label_rule_in_the_middle():
+    n, ty = 441_000, 1375
+    end = 220_500  # e = floor(220500 * 1375 / 441000) = 687
+    y = labels_for([end], n, ty, 50)
+    assert np.flatnonzero(y).tolist() == list(range(688, 738))
+
+
+def test_label_at_first_sample():
+    y = labels_for([1], 441_000, 1375, 50)  # e = 0 -> ones at 1..50
+    assert np.flatnonzero(y).tolist() == list(range(1, 51))
+
+
+def test_label_at_last_sample_is_clipped():
+    n, ty = 441_000, 1375
+    y = labels_for([n - 1], n, ty, 50)  # e = 1374 -> 1375.. is past the end: nothing
+    assert y.sum() == 0
+    y = labels_for([n - 20_000], n, ty, 50)  # e = 1312 -> 1313..1362
+    assert np.flatnonzero(y).tolist() == list(range(1313, 1363))
+    y = labels_for([n - 5000], n, ty, 50)  # e = 1359 -> 1360..1374, clipped at Ty-1
+    assert np.flatnonzero(y).tolist() == list(range(1360, 1375))
+
+
+def test_no_positive_no_ones():
+    assert labels_for([], 1000, 100, 50).sum() == 0
+
+
+@pytest.fixture
+def pools(tmp_path: Path) -> Pools:
+    sr = 8000
+    rng = np.random.default_rng(0)
+    sf.write(tmp_path / "bg.wav", (0.1 * rng.standard_normal(sr * 12)).astype(np.float32), sr)
+    for name, f in (("pos.wav", 500), ("neg.wav", 900)):
+        t = np.arange(int(0.6 * sr)) / sr
+        sf.write(tmp_path / name, (0.3 * np.sin(2 * np.pi * f * t)).astype(np.float32), sr)
+    src = lambda p, n, db: Source(p, n, db)  # noqa: E731
+    return Pools(tmp_path, (src("pos.wav", int(0.6 * sr), -13.5),), (src("neg.wav", int(0.6 * sr), -13.5),),
+                 (src("bg.wav", sr * 12, -20.0),))
+
+
+def test_plan_is_a_function_of_the_seed(pools):
+    p = SynthesizeParams(augment=AugmentParams(speed=(0.9, 1.1), eq_db=6, reverb_prob=0.5))
+    a, b = plan_clip(123, pools, p, 8000), plan_clip(123, pools, p, 8000)
+    assert a == b
+    assert plan_clip(124, pools, p, 8000) != a
+
+
+def test_rendered_clip_contains_the_words_where_planned(pools):
+    p = SynthesizeParams(positives=(2, 2), negatives=(1, 1), background_db=(-60, -60),
+                         word_to_background_db=(40, 40))
+    plan = plan_clip(5, pools, p, 8000)
+    pcm, _ = render_clip(plan, pools.root, p, 8000, {})
+    x = pcm.astype(np.float32) / 32767
+    assert len(x) == 80_000 and len(plan.events) == 3
+    inside = np.zeros(len(x), bool)
+    for ev in plan.events:
+        inside[ev.start:ev.end] = True
+        assert np.sqrt(np.mean(x[ev.start:ev.end] ** 2)) > 0.05
+    assert np.sqrt(np.mean(x[~inside] ** 2)) < 0.01

@@ -1,0 +1,8 @@
+from __future__ import annotations
+
+from flows.dvc_stages import main
+from tests.conftest import ROOT
+
+
+def test_dvc_yaml_is_generated_from_the_flows():
+    assert main(["--check", "--file", str(ROOT / "dvc.yaml")]) == 0
