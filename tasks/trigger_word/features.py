@@ -19,6 +19,7 @@ import torch
 
 from tasks.audio.features import FeatureExtractor, FeatureSpec
 
+
 def shard_name(kind: str, index: int) -> str:
     return f"{kind}-{index:05d}.npy"
 
