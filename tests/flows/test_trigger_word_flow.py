@@ -30,7 +30,7 @@ def shrink(params: dict, data_dir: Path) -> dict:
     tw["features"].update(kind="logmel", sample_rate=16000, n_fft=400, hop=160, shard_size=5)
     tw["train"].update(epochs=2, batch_size=4)
     tw["train"]["model"].update(conv_filters=16, gru_units=12)
-    tw["evaluate"].update(negative_minutes=1.0, session_minutes=0.5)
+    tw["evaluate"].update(negative_minutes=1.0, session_minutes=0.5, mine_minutes=0.5)
     return params
 
 
@@ -180,3 +180,59 @@ def test_detect_command_reports_bad_files_and_goes_on(pipeline_run, tmp_path, ca
     assert "error" in lines[0] and "error" in lines[2]
     assert isinstance(lines[1]["detections"], list)
     assert (tmp_path / "chimes" / f"{good.stem}.chimed.wav").is_file()
+
+
+def test_evaluate_mines_false_accepts_on_train_audio_only(pipeline_run):
+    root, _ = pipeline_run
+    mined = pd.read_parquet(root / "eval" / "hard_negatives" / "hard_negatives.parquet")
+    assert set(mined.session.str.split("-").str[0]) <= {"train"}
+    metrics = json.loads((root / "reports" / "eval_metrics.json").read_text())
+    assert metrics["mined_false_accepts"] == len(mined)
+    assert all((root / "eval" / "hard_negatives" / f).is_file() for f in mined.file)
+    assert not (root / "eval" / "mining_audio").exists()
+
+
+def test_hard_negatives_feed_the_train_split_only(pipeline_run, tmp_path):
+    """A round of hard negatives (here cut from collected negatives) is drawn by train clips only."""
+    import shutil
+
+    import soundfile as sf
+
+    root, params_file = pipeline_run
+    data = tmp_path / "data" / "trigger_word"
+    for stage in ("collect", "split"):
+        shutil.copytree(root / stage, data / stage)
+    neg = pd.read_parquet(data / "collect" / "negatives.parquet")
+    round_dir = tmp_path / "hard" / "round-001"
+    round_dir.mkdir(parents=True)
+    for i, rel in enumerate(neg.path[:3]):
+        x, sr = sf.read(data / "collect" / rel)
+        sf.write(round_dir / f"fa-{i}.wav", x, sr)
+    (round_dir / "broken.wav").write_bytes(b"not audio")  # set aside, not fatal
+    params = yaml.safe_load(params_file.read_text())
+    params["base"]["data_dir"] = str(tmp_path / "data")
+    params["trigger_word"]["synthesize"].update(hard_negatives_dir=str(round_dir), negatives=[2, 2],
+                                                clips={"train": 6, "dev": 3, "test": 3})
+    assert main(["synthesize", "--params", str(write_params(tmp_path / "p.yaml", params))]) == 0
+    clips = pd.read_parquet(data / "clips" / "clips.parquet")
+    hard = {s: sum("round-001" in ev["source"] for evs in part.events for ev in evs)
+            for s, part in clips.groupby("split")}
+    assert hard["train"] > 0 and hard["dev"] == 0 and hard["test"] == 0
+    for evs in clips.events:
+        for ev in evs:
+            assert (data / "clips" / ev["source"]).resolve().is_file()
+
+
+def test_feedback_copies_mined_windows_into_numbered_rounds(tmp_path):
+    import soundfile as sf
+
+    from tasks.trigger_word.hard_negatives import feedback
+
+    mined = tmp_path / "mined"
+    mined.mkdir()
+    for i in range(2):
+        sf.write(mined / f"train-session-000-{i:04d}.wav", np.full(8000, 0.1 * (i + 1), np.float32), 16000)
+    first, n = feedback(mined, tmp_path / "rounds")
+    second, _ = feedback(mined, tmp_path / "rounds")
+    assert (first.name, second.name, n) == ("round-001", "round-002", 2)
+    assert sorted(p.name for p in second.glob("*.wav")) == sorted(p.name for p in mined.glob("*.wav"))
