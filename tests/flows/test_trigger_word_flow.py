@@ -27,7 +27,7 @@ def shrink(params: dict, data_dir: Path) -> dict:
     tw["collect"]["min_positives"] = 3
     tw["synthesize"].update(clips={"train": 8, "dev": 4, "test": 4}, shard_size=3)
     tw["synthesize"]["augment"].update(speed=[0.9, 1.1], eq_db=6.0, reverb_prob=0.5)
-    tw["features"].update(kind="logmel", sample_rate=16000, n_fft=400, hop=160, shard_size=5)
+    tw["features"].update(shard_size=5)  # the preset's 16 kHz log-mel: 40 x 499 frames, Ty 122
     tw["train"].update(epochs=2, batch_size=4)
     tw["train"]["model"].update(conv_filters=16, gru_units=12)
     tw["evaluate"].update(negative_minutes=1.0, session_minutes=0.5, mine_minutes=0.5)
@@ -94,10 +94,10 @@ def test_clip_contract(pipeline_run):
 def test_features_shapes_and_labels(pipeline_run):
     root, _ = pipeline_run
     meta = json.loads((root / "features" / "meta.json").read_text())
-    assert (meta["n_bins"], meta["n_frames"]) == (40, 998)
+    assert (meta["n_bins"], meta["n_frames"]) == (40, 499)
     x = np.load(root / "features" / "train" / "x-00000.npy")
     y = np.load(root / "features" / "train" / "y-00000.npy")
-    assert x.shape == (5, 40, 998) and x.dtype == np.float16 and y.shape == (5, 246)
+    assert x.shape == (5, 40, 499) and x.dtype == np.float16 and y.shape == (5, 122)
     clips = pd.read_parquet(root / "clips" / "clips.parquet")
     assert np.array_equal(y[0], np.asarray(clips[clips.split == "train"].labels.iloc[0]))
 
@@ -133,7 +133,7 @@ def test_train_writes_checkpoint_metrics_and_history(pipeline_run):
 
     root, _ = pipeline_run
     model, doc = load_model(root / "train" / "checkpoint", TriggerWordModel, TriggerWordConfig)
-    assert doc["features"]["ty"] == 246 and len(doc["data_sha256"]) == 64
+    assert doc["features"]["ty"] == 122 and len(doc["data_sha256"]) == 64
     history = pd.read_csv(root / "reports" / "train_history.csv")
     assert list(history.epoch) == [1, 2] and np.isfinite(history.train_loss).all()
     metrics = json.loads((root / "reports" / "train_metrics.json").read_text())
