@@ -142,6 +142,10 @@ def evaluate_into(out: Path, model_dir: Path, layout: Layout, base: BaseParams, 
         "dev_false_accepts_per_hour": chosen.false_accepts_per_hour,
         "dev_negative_hours": round(results["dev"]["hours"], 4),
         "mined_false_accepts": mined,
+        # Points read off the test DET curve (not operating points: chosen on test itself).
+        **{f"test_curve_frr_at_{n}_fa_per_hour": min(
+            (p.false_reject_rate for p in results["test"]["curve"] if p.false_accepts_per_hour <= n), default=1.0)
+           for n in (1, 5, 20)},
     }
     ship(model_dir, layout, doc, metrics, params, tw)
     return {"metrics": metrics, "curves": {s: results[s]["curve"] for s in results},
