@@ -12,7 +12,7 @@ import yaml
 
 from flows.trigger_word.__main__ import main
 from tasks.io import hash_tree
-from tests.conftest import write_params
+from tests.conftest import ROOT, write_params
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
@@ -236,3 +236,51 @@ def test_feedback_copies_mined_windows_into_numbered_rounds(tmp_path):
     second, _ = feedback(mined, tmp_path / "rounds")
     assert (first.name, second.name, n) == ("round-001", "round-002", 2)
     assert sorted(p.name for p in second.glob("*.wav")) == sorted(p.name for p in mined.glob("*.wav"))
+
+
+@pytest.mark.slow  # a training subprocess and two more trainings: minutes on a loaded 2-core machine
+def test_killed_training_resumes_and_ends_where_an_uninterrupted_run_does(pipeline_run, tmp_path):
+    import os
+    import shutil
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    root, params_file = pipeline_run
+    params = yaml.safe_load(params_file.read_text())
+    params["trigger_word"]["train"]["epochs"] = 8
+    runs = {}
+    for name in ("killed", "straight"):
+        data = tmp_path / name
+        for stage in ("clips", "features"):
+            shutil.copytree(root / stage, data / "trigger_word" / stage)
+        params["base"]["data_dir"] = str(data)
+        runs[name] = (data / "trigger_word", write_params(tmp_path / f"{name}.yaml", params))
+
+    tw, file = runs["killed"]
+    cmd = [sys.executable, "-m", "flows.trigger_word", "train", "--params", str(file)]
+    from prefect.settings import get_current_settings
+
+    env = {**os.environ, "PREFECT_API_URL": str(get_current_settings().api.url)}  # the harness's server
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    state = tw / "train_state" / "state.pt"
+    deadline = time.monotonic() + 240
+    while not state.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    os.killpg(proc.pid, signal.SIGKILL)  # mid-run: after the first saved epoch
+    proc.wait()
+    assert state.exists() and not (tw / "train" / "checkpoint").exists()
+    import torch
+
+    done = len(torch.load(state, weights_only=False)["history"])
+    assert 1 <= done < 8
+    assert main(["train", "--params", str(file)]) == 0
+    history = pd.read_csv(tw / "reports" / "train_history.csv")
+    assert list(history.epoch) == list(range(1, 9))
+
+    straight_tw, straight_file = runs["straight"]
+    assert main(["train", "--params", str(straight_file)]) == 0
+    resumed = (tw / "train" / "checkpoint" / "model.safetensors").read_bytes()
+    assert resumed == (straight_tw / "train" / "checkpoint" / "model.safetensors").read_bytes()
