@@ -44,6 +44,7 @@ class GenerateParams(StrictModel):
 class CollectParams(StrictModel):
     images_dir: str | None = None
     manifest: str | None = None
+    thumb_size: int = Field(128, ge=8, le=1024)
     shard_size: int = Field(64, ge=1)
 
     @model_validator(mode="after")
@@ -57,8 +58,6 @@ class ValidateParams(StrictModel):
     min_side: int = Field(64, ge=1)
     max_aspect: float = Field(3.0, ge=1)
     near_duplicate_distance: int = Field(8, ge=0, le=32)
-    thumb_size: int = Field(128, ge=8, le=1024)
-    shard_size: int = Field(64, ge=1)
 
 
 class SplitParams(StrictModel):
@@ -141,8 +140,8 @@ class DayNightParams(StrictModel):
     @model_validator(mode="after")
     def _fit(self) -> DayNightParams:
         top = max(self.resolutions + ((self.train.resolution,) if self.train.resolution else ()))
-        if top > self.validate_.thumb_size:
-            raise ValueError(f"resolution {top} exceeds validate.thumb_size {self.validate_.thumb_size}: "
+        if top > self.collect.thumb_size:
+            raise ValueError(f"resolution {top} exceeds collect.thumb_size {self.collect.thumb_size}: "
                              "thumbnails are made once, at the largest size any stage needs")
         return self
 
@@ -161,12 +160,18 @@ class Layout:
         self.collect = root / "collect"
         self.validate = root / "validate"
         self.split = root / "split"
-        self.sweep = root / "sweep"
         self.model = root / "model"
         self.human = root / "human"
         self.reports = root / "reports"
-        # reports, one file each (DVC metrics and plots)
+        # files inside the stage folders
+        self.catalogue = self.collect / "catalogue.parquet"
+        self.thumbs = self.collect / "thumbs.npy"
+        self.images = self.validate / "images.parquet"
+        self.quarantine = self.validate / "quarantine.csv"
+        self.assignments = self.split / "assignments.parquet"
+        # reports, one file each and owned by one stage (DVC metrics and plots, not cached)
         self.resolution_table = self.reports / "resolution.csv"
+        self.resolution_plot = self.reports / "resolution.png"
         self.balance = self.reports / "balance.json"
         self.sweep_curve = self.reports / "sweep.csv"
         self.sweep_choice = self.reports / "sweep.json"
