@@ -53,6 +53,8 @@ class Classifier:
         for f in files:
             try:
                 pending.append((f, self.inputs(f), None))
+            except FileNotFoundError:
+                pending.append((f, None, "missing: file not found"))
             except (ImageReadError, OSError) as exc:
                 pending.append((f, None, str(exc)))
             if len(pending) >= batch:
