@@ -62,4 +62,5 @@ class Classifier:
         yield from flush()
 
     def _tensor(self, x: np.ndarray) -> torch.Tensor:
-        return torch.from_numpy((x - self.mean) / self.std).permute(0, 3, 1, 2).contiguous().float()
+        nchw = torch.from_numpy((x - self.mean) / self.std).float().permute(0, 3, 1, 2)
+        return nchw.contiguous(memory_format=torch.channels_last)

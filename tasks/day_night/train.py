@@ -43,7 +43,8 @@ class FitSettings:
 def to_inputs(thumbs: np.ndarray, resolution: int) -> Tensor:
     """``(n, S, S, 3)`` uint8 thumbnails -> ``(n, 3, R, R)`` normalised float32 inputs."""
     x = area_resize(np.asarray(thumbs), resolution)  # (n, R, R, 3), 0-255
-    return torch.from_numpy((x - MEAN) / STD).permute(0, 3, 1, 2).contiguous().float()
+    nchw = torch.from_numpy((x - MEAN) / STD).float().permute(0, 3, 1, 2)
+    return nchw.contiguous(memory_format=torch.channels_last)  # the faster layout for CPU convolutions
 
 
 def downsample(y: np.ndarray, keys: list[str], seed: int) -> np.ndarray:
@@ -114,7 +115,7 @@ def fit(x_train: Tensor, y_train: Tensor, x_dev: Tensor, y_dev: Tensor, config: 
         keep = torch.from_numpy(downsample(y_train.numpy(), keys or [str(i) for i in range(len(y_train))],
                                            settings.seed))
         x_train, y_train = x_train[keep], y_train[keep]
-    model = DayNightCNN(config)
+    model = DayNightCNN(config).to(memory_format=torch.channels_last)
     loader, pos_weight = make_loader(x_train, y_train, settings)
     optimiser = torch.optim.AdamW(model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
     gen = torch.Generator().manual_seed(settings.seed + 1)
