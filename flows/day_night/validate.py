@@ -75,6 +75,9 @@ def validate(base: BaseParams, params: ValidateParams, labels: tuple[str, ...], 
         # failing here leaves the old folder untouched
         write_text(resolution_csv, table.to_csv(index=False))
         resolution_plot(Path(resolution_png), usable, resolutions)
+    publish_table("day-night-validate-counts",
+                  [{"count": k, "value": v} for k, v in summary.items() if isinstance(v, int)],
+                  "Files, usable, quarantined and near-duplicate groups")
     publish_table("day-night-quarantine", quarantine[["rel_path", "label", "reason"]].to_dict("records")
                   or [{"rel_path": "-", "label": "-", "reason": "nothing quarantined"}],
                   "Quarantined files and why")

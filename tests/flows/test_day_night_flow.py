@@ -121,7 +121,7 @@ def test_human_sheet_and_score(pipeline_run, tmp_path, capsys):
 
 def test_rerun_gives_identical_bytes(pipeline_run):
     root, params_file = pipeline_run
-    before = {s: hash_tree(root / s) for s in ("demo", "collect", "validate", "split")}
-    for stage in ("collect", "validate", "split"):
+    before = {s: hash_tree(root / s) for s in ("demo", "collect", "validate", "split", "model", "reports")}
+    for stage in ("collect", "validate", "split", "sweep", "train"):
         assert main([stage, "--params", str(params_file)]) == 0
     assert {s: hash_tree(root / s) for s in before} == before

@@ -12,6 +12,7 @@ from tasks.day_night.train import (
     binary_metrics,
     choose_resolution,
     downsample,
+    make_loader,
     to_inputs,
 )
 
@@ -77,3 +78,15 @@ def test_downsample_keeps_minority_and_is_stable():
     keep = downsample(y, keys, seed=0)
     assert (y[keep] == 1).sum() == 5 and (y[keep] == 0).sum() == 5
     assert np.array_equal(keep, downsample(y, keys, seed=0))
+
+
+def test_balance_choices():
+    x = torch.zeros(200, 3, 8, 8)
+    y = torch.tensor([1.0] * 20 + [0.0] * 180)
+    loader, pos_weight = make_loader(x, y, FitSettings(epochs=1, batch_size=50, balance="sampler"))
+    drawn = torch.cat([yb for _, yb in loader])
+    assert pos_weight is None and len(drawn) == 200 and 0.35 < drawn.mean().item() < 0.65
+    _, pos_weight = make_loader(x, y, FitSettings(epochs=1, balance="class_weights"))
+    assert pos_weight == 9.0
+    loader, pos_weight = make_loader(x, y, FitSettings(epochs=1, balance="none"))
+    assert pos_weight is None and torch.cat([yb for _, yb in loader]).sum().item() == 20
