@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from prefect import flow
 
@@ -26,14 +27,19 @@ def resolution_plot(path: Path, usable: pd.DataFrame, candidates: Sequence[int])
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import NullFormatter, ScalarFormatter
 
-    short = usable[["width", "height"]].min(axis=1) if len(usable) else pd.Series([], dtype=float)
+    short = usable[["width", "height"]].min(axis=1).to_numpy() if len(usable) else np.ones(1)
+    lo, hi = min(short.min(), min(candidates)) / 1.2, max(short.max(), max(candidates)) * 1.2
     fig, ax = plt.subplots(figsize=(6, 3.5), dpi=100)
-    ax.hist(short, bins=40, color="#4a7ab5")
+    ax.hist(short, bins=np.geomspace(lo, hi, 50), color="#4a7ab5")
     for c in candidates:
         ax.axvline(c, color="#c0392b", linestyle="--", linewidth=1)
         ax.text(c, ax.get_ylim()[1] * 0.95, f" {c}", color="#c0392b", fontsize=8, va="top")
     ax.set_xscale("log")
+    ax.set_xticks([t for t in (8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192) if lo <= t <= hi])
+    ax.xaxis.set_major_formatter(ScalarFormatter())
+    ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_xlabel("shorter side (px, log scale)")
     ax.set_ylabel("images")
     ax.set_title("Image sizes vs candidate input resolutions")
