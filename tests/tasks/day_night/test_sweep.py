@@ -40,10 +40,10 @@ def checker_task(n: int, seed: int) -> tuple[np.ndarray, torch.Tensor]:
 
 def test_sweep_picks_the_smallest_sufficient_resolution():
     torch.set_num_threads(2)
-    x_train, y_train = checker_task(192, seed=1)
-    x_dev, y_dev = checker_task(96, seed=2)
+    x_train, y_train = checker_task(128, seed=1)
+    x_dev, y_dev = checker_task(64, seed=2)
     data = {"x_train": x_train, "y_train": y_train, "x_dev": x_dev, "y_dev": y_dev, "keys": None}
-    settings = FitSettings(epochs=4, batch_size=32, lr=0.01, balance="none", seed=0)
+    settings = FitSettings(epochs=3, batch_size=32, lr=0.01, balance="none", seed=0)
     curve = [sweep_point(r, data, CONFIG, settings) for r in (16, 32, 64)]
     acc = {p["resolution"]: p["dev_accuracy"] for p in curve}
     assert acc[16] < 0.7 and acc[32] > 0.9 and acc[64] > 0.9, acc
