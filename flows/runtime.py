@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import re
 import sys
 import time
@@ -29,6 +30,10 @@ from tasks.errors import DataError, ParamsError
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+# Environment variable the pipeline flow sets so that every stage it runs through `dvc repro`
+# uses its --task-runner (a run-time choice: outputs are the same bytes whichever runner).
+RUNNER_ENV = "DLPIPES_TASK_RUNNER"
 
 
 def logger() -> logging.Logger | logging.LoggerAdapter:
@@ -140,8 +145,9 @@ def add_runner_argument(parser: argparse.ArgumentParser) -> None:
 
 
 def with_runner(flow_obj: Any, base: BaseParams, override: str | None = None) -> Any:
-    """The flow with the task runner chosen by ``override`` or ``base.task_runner``."""
-    return flow_obj.with_options(task_runner=make_task_runner(override or base.task_runner, base.workers))
+    """The flow with the task runner chosen by ``override``, ``$DLPIPES_TASK_RUNNER`` or params."""
+    spec = override or os.environ.get(RUNNER_ENV) or base.task_runner
+    return flow_obj.with_options(task_runner=make_task_runner(spec, base.workers))
 
 
 def run_cli(main: Callable[[list[str] | None], int | None], argv: Iterable[str] | None = None) -> None:
