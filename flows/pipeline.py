@@ -78,9 +78,15 @@ def upstream_of(repo_dir: Path) -> dict[str, set[str]]:
 
     with Repo(str(repo_dir)) as repo:
         graph = repo.index.graph
-        import networkx as nx
+        direct = {s.addressing: {d.addressing for _, d in graph.out_edges(s)} for s in repo.index.stages}
+    closure: dict[str, set[str]] = {}
 
-        return {s.addressing: {d.addressing for d in nx.descendants(graph, s)} for s in repo.index.stages}
+    def up(name: str) -> set[str]:
+        if name not in closure:
+            closure[name] = set().union(*({d} | up(d) for d in direct[name])) if direct[name] else set()
+        return closure[name]
+
+    return {name: up(name) for name in direct}
 
 
 def select(order: Sequence[str], patterns: Sequence[str] | None) -> list[str]:

@@ -172,9 +172,20 @@ def in_order(submit: Callable[[T], Any], items: Iterable[T], window: int) -> Ite
     memory flat however many items there are.
     """
     pending: deque = deque()
-    for item in items:
-        pending.append(submit(item))
+    for i, item in enumerate(items):
+        pending.append((i, item, submit(item)))
         if len(pending) >= window:
-            yield pending.popleft().result()
+            yield _result(*pending.popleft())
     while pending:
-        yield pending.popleft().result()
+        yield _result(*pending.popleft())
+
+
+def _result(index: int, item: Any, future: Any) -> Any:
+    """A future's result; a failure is logged and noted with the shard's number and input."""
+    try:
+        return future.result()
+    except Exception as exc:
+        where = f"shard {index} failed (after its retries); its input: {repr(item)[:300]}"
+        logger().error("%s: %s: %s", where, type(exc).__name__, exc)
+        exc.add_note(where)
+        raise
