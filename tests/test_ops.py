@@ -3,6 +3,7 @@ a real server, then the Dask runner, a DVC remote round trip and a failing stage
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 
@@ -86,3 +87,18 @@ def test_failed_stage_names_itself_and_keeps_outputs(ran):
     assert "rule_fraction" in out.stdout + out.stderr
     assert hashes(repo) == before
     assert "Data and pipelines are up to date" in dvc(repo, "status", *TW_DATA_STAGES).stdout
+
+
+def test_experiment_then_plots_and_metrics_diff(ran):
+    repo, server, _ = ran
+    exp = dvc(repo, "exp", "run", "-S", "trigger_word.train.epochs=1", timeout=900, **server.client_env())
+    assert "Running stage 'tw_train'" in exp.stdout and "Running stage 'tw_collect'" not in exp.stdout
+    shown = json.loads(dvc(repo, "exp", "show", "--json").stdout)
+    exps = [e for row in shown for e in row.get("experiments") or []]
+    assert exps and all(e["name"] for e in exps)
+    assert '"epochs": 1' in json.dumps(exps)
+    diff = dvc(repo, "metrics", "diff", "--json").stdout
+    assert "eval_metrics.json" in diff
+    dvc(repo, "plots", "show", "-o", "plots_html")
+    html = (repo / "plots_html" / "index.html").read_text()
+    assert "DET curve" in html and "dev_loss" in html
