@@ -191,6 +191,15 @@ def use_params(repo_dir: Path, params: str | None) -> None:
         write_text(dest, text)
 
 
+def read_metrics(path: Path) -> dict:
+    """A JSON metrics file as a dict ({} when missing or unreadable: the summary must not fail)."""
+    try:
+        values = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return values if isinstance(values, dict) else {}
+
+
 def outputs_summary(repo_dir: Path, rows: list[dict]) -> str:
     """Markdown: the stage table, then the metrics and plots that dvc.yaml declares."""
     from dvc.repo import Repo
@@ -203,9 +212,7 @@ def outputs_summary(repo_dir: Path, rows: list[dict]) -> str:
     if metrics:
         lines += ["## Metrics", ""]
         for stage, rel in metrics:
-            path = repo_dir / rel
-            text = path.read_text() if path.is_file() and path.suffix == ".json" else ""
-            values = json.loads(text) if text else {}
+            values = read_metrics(repo_dir / rel)
             flat = ", ".join(f"{k}: {v:.4g}" if isinstance(v, float) else f"{k}: {v}"
                              for k, v in values.items() if isinstance(v, (int, float, str)))
             lines.append(f"- `{rel}` ({stage}){': ' + flat if flat else ''}")
@@ -253,7 +260,9 @@ def pipeline(repo: str = ".", params: str | None = None, task_runner: str | None
                 rows[-1]["status"] = "ran"
                 ran.add(stage)
         finally:
-            publish_table("pipeline-stages", rows, "Stages of this run: ran, skipped (up to date) or failed")
+            done = {r["stage"] for r in rows}
+            rows += [{"stage": s, "status": "not run", "seconds": 0.0} for s in order if s not in done]
+            publish_table("pipeline-stages", rows, "Stages of this run: ran, skipped (up to date), failed or not run")
             publish_markdown("pipeline-summary", outputs_summary(repo_dir, rows), "Stages, metrics and plots")
             log.info("pipeline:\n%s", markdown_table(rows))
     return rows
