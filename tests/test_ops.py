@@ -92,7 +92,7 @@ def test_failed_stage_names_itself_and_keeps_outputs(ran):
 
 def test_experiment_then_plots_and_metrics_diff(ran):
     repo, server, _ = ran
-    exp = dvc(repo, "exp", "run", "-S", "trigger_word.train.epochs=1", timeout=900, **server.client_env())
+    exp = dvc(repo, "exp", "run", "-S", "trigger_word.train.epochs=1", "tw_evaluate", timeout=900, **server.client_env())
     assert "Running stage 'tw_train'" in exp.stdout and "Running stage 'tw_collect'" not in exp.stdout
     shown = json.loads(dvc(repo, "exp", "show", "--json").stdout)
     exps = [e for row in shown for e in row.get("experiments") or []]
