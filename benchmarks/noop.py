@@ -1,6 +1,6 @@
 """Benchmark: a no-op run (nothing stale) through `dvc repro` and through the pipeline flow.
 
-Run: ``python -m benchmarks.noop [--repo DIR] [--stages PATTERN ...] [--repeat N]``
+Run: ``python -m benchmarks.noop [--repo DIR] [--stages NAME ...] [--repeat N]``
 
 Without ``--repo`` it builds a tiny copy of this repository in a temporary folder (the tests'
 shrunken trigger-word params) and runs its pipeline once, untimed. Then, against a local
@@ -35,7 +35,7 @@ def timed(cmd: list[str], repo: Path, extra: dict[str, str], repeat: int) -> flo
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repo", type=Path, help="an existing DVC repo to time (default: a tiny copy)")
-    parser.add_argument("--stages", nargs="+", default=[], help="only these stages (default: all)")
+    parser.add_argument("--stages", nargs="+", default=[], help="only these stage names, no globs (default: all)")
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
