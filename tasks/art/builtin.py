@@ -1,15 +1,15 @@
 """The built-in content and style images, so the default pipeline needs no downloads.
 
-Content: two photographs that ship inside scikit-learn (``sklearn/datasets/images``,
-"china.jpg" and "flower.jpg", CC BY 2.0, see ``assets/art/README.md``), resized.
+Content: the two photographs that ship inside scikit-learn (``sklearn.datasets.load_sample_image``:
+"china.jpg", a temple, and "flower.jpg"; both CC BY 2.0), resized.
 Style: textures drawn here from a seed — ``swirls`` (short brush strokes following a field
 of vortices, a night-sky palette), ``stained_glass`` (Voronoi cells in jewel colours with
 dark lead lines) and ``mosaic`` (jittered square tiles with grout). Style is what a Gram
 matrix keeps — colours, strokes, edges and their scales, not their places — so a texture
 is a fair style source.
 
-``python -m tasks.art.builtin [FOLDER]`` rewrites the committed files (``assets/art``);
-the test suite checks that they are exactly what this module draws.
+They are made in memory when a run names them (``builtin:china``, ``builtin:swirls``);
+``python -m tasks.art.builtin FOLDER`` writes them all out to look at.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
-ASSETS = Path(__file__).resolve().parents[2] / "assets" / "art"
 CONTENT_PHOTOS = {"china": "china.jpg", "flower": "flower.jpg"}  # name -> file in sklearn
 CONTENT_SIDE = 512  # long side of the shipped content photos, px
 STYLE_SIDE = 512  # side of the drawn style textures, px
@@ -131,6 +130,20 @@ def style_texture(name: str, side: int = STYLE_SIDE, seed: int = 0) -> Image.Ima
     return STYLES[name](side, _rng(name, seed))
 
 
+def builtin_names() -> list[str]:
+    return [*CONTENT_PHOTOS, *STYLES]
+
+
+def builtin_image(name: str, side: int) -> Image.Image:
+    """A built-in image by name (content photo or style texture), its long side ``side`` px."""
+    if name in CONTENT_PHOTOS:
+        return content_photo(name, side)
+    if name in STYLES:
+        img = style_texture(name)  # always drawn at STYLE_SIDE: the texture's scale stays put
+        return img if side == STYLE_SIDE else img.resize((side, side), Image.Resampling.LANCZOS)
+    raise KeyError(name)
+
+
 def write_builtin(folder: Path) -> list[Path]:
     """Write every built-in image under ``folder`` (``content/*.jpg``, ``style/*.jpg``)."""
     written = []
@@ -150,7 +163,7 @@ def write_builtin(folder: Path) -> list[Path]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tasks.art.builtin", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("folder", nargs="?", type=Path, default=ASSETS)
+    parser.add_argument("folder", type=Path)
     args = parser.parse_args(argv)
     for path in write_builtin(args.folder):
         print(path)  # noqa: T201 - command-line output

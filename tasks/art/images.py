@@ -11,10 +11,12 @@ import torch
 from PIL import Image
 from torch import Tensor
 
+from tasks.art.builtin import builtin_image, builtin_names
 from tasks.errors import DataError
 from tasks.images.io import ImageLimits, check_image
 from tasks.io import atomic_file
 
+BUILTIN = "builtin:"  # prefix of the built-in images' names
 LIMITS = ImageLimits(min_side=16, max_aspect=4.0)
 
 
@@ -28,6 +30,18 @@ def read_image(path: Path | str, long_side: int, what: str = "image") -> Tensor:
     if img is None:
         raise DataError(f"{path}: {what} cannot be used: {reason}")
     return to_tensor(resize_long_side(img, long_side))
+
+
+def load_ref(ref: str, long_side: int, what: str = "image") -> Tensor:
+    """``builtin:NAME`` (see :mod:`tasks.art.builtin`) or an image file -> ``(1, 3, H, W)`` in [0, 1]."""
+    if ref.startswith(BUILTIN):
+        name = ref.removeprefix(BUILTIN)
+        try:
+            return to_tensor(builtin_image(name, long_side))
+        except KeyError:
+            raise DataError(f"{ref}: no built-in {what} called {name!r}; built-in images: "
+                            + ", ".join(BUILTIN + n for n in builtin_names())) from None
+    return read_image(ref, long_side, what)
 
 
 def resize_long_side(img: Image.Image, long_side: int) -> Image.Image:
