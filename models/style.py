@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import torch
 import torchvision
 from torch import Tensor, nn
+from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from models.pretrained import find_weights, load_state_dict
 
@@ -87,11 +88,23 @@ def resolve_layer(backbone: str, name: str, net: nn.Module) -> str:
     return path
 
 
+def fuse_conv_bn(net: nn.Module) -> None:
+    """Fold every frozen batch norm into the convolution before it (``Conv2d, BatchNorm2d`` in a
+    ``Sequential``), in place; the batch norm becomes an ``Identity`` so module paths keep their
+    meaning. Same outputs (to float rounding), one pass less over every feature map."""
+    for seq in [m for m in net.modules() if isinstance(m, nn.Sequential)]:
+        kids = list(seq.named_children())
+        for (conv_name, conv), (bn_name, bn) in zip(kids, kids[1:], strict=False):
+            if isinstance(conv, nn.Conv2d) and isinstance(bn, nn.BatchNorm2d):
+                setattr(seq, conv_name, fuse_conv_bn_eval(conv.eval(), bn.eval()))
+                setattr(seq, bn_name, nn.Identity())
+
+
 class FeatureExtractor(nn.Module):
     """A frozen backbone: images in [0, 1], ``(B, 3, H, W)`` -> the configured layers' activations.
 
     Parameters never require gradients and the network stays in eval mode (batch norm uses
-    its ImageNet statistics), so a loss on the returned features sends gradients to the
+    its ImageNet statistics, folded into the convolutions), so a loss on the returned features sends gradients to the
     input pixels only. In-place activations are turned off: a captured layer's output must
     not be overwritten by the next ReLU.
     """
@@ -115,6 +128,7 @@ class FeatureExtractor(nn.Module):
             body.load_state_dict(own, strict=True)
         else:
             self._random_init(body, random_init_seed)
+        fuse_conv_bn(body)
         for m in body.modules():
             if hasattr(m, "inplace"):
                 m.inplace = False
@@ -127,6 +141,7 @@ class FeatureExtractor(nn.Module):
         modules = dict(body.named_modules())
         for path in dict.fromkeys(paths):
             modules[path.removeprefix("features.")].register_forward_hook(self._hook(path))
+        self.eval()
 
     @staticmethod
     def _random_init(body: nn.Module, seed: int) -> None:

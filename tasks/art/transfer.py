@@ -10,9 +10,13 @@ with the lecture's losses from :mod:`models.losses`; the gradient flows back to 
 One *step* is one evaluation of J and its gradient, for L-BFGS and Adam alike, so step
 counts compare across optimisers and with the public PyTorch tutorial.
 
-Speed: the backbone runs in channels-last memory layout and, where the CPU has native
-bfloat16 (``precision: auto``), under bfloat16 autocast; Gram matrices and losses are always
-computed in float32 from the features. ``benchmarks/style_transfer.py`` measures the gain.
+Speed: the backbone is cut after the deepest layer used, its batch norms are folded into
+the convolutions, and it runs in channels-last memory layout; the targets (content features,
+style Gram matrices) are computed once, without autograd. ``precision: bf16`` runs the
+backbone under bfloat16 autocast (Gram matrices and losses stay float32); ``auto`` picks it
+only where the CPU has native bfloat16 *and* the backbone is VGG (MobileNetV2's depthwise
+convolutions were several times slower in bfloat16 here). ``benchmarks/style_transfer.py``
+measures the gain.
 """
 
 from __future__ import annotations
@@ -69,9 +73,9 @@ def bf16_native() -> bool:
         return False
 
 
-def resolve_precision(precision: str) -> str:
+def resolve_precision(precision: str, backbone: str = "vgg19") -> str:
     if precision == "auto":
-        return "bf16" if bf16_native() else "fp32"
+        return "bf16" if bf16_native() and backbone.startswith("vgg") else "fp32"
     if precision not in ("fp32", "bf16"):
         raise ValueError(f"precision must be fp32, bf16 or auto, not {precision!r}")
     return precision
@@ -147,7 +151,7 @@ def stylize(extractor: FeatureExtractor, content: Tensor, style: Tensor, spec: T
     ``spec.snapshot_every`` steps with a detached copy of the current image.
     """
     start = time.perf_counter()
-    precision = resolve_precision(spec.precision)
+    precision = resolve_precision(spec.precision, extractor.config.backbone)
     extractor = extractor.to(memory_format=torch.channels_last)
     objective = Objective(extractor, content, style, spec, precision)
     image = initial_image(content, spec.init, spec.seed).requires_grad_(True)
