@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 from flows.trigger_word.__main__ import main
 from tasks.io import hash_tree
@@ -27,19 +28,21 @@ def shrink(params: dict, data_dir: Path) -> dict:
     tw["synthesize"].update(clips={"train": 8, "dev": 4, "test": 4}, shard_size=3)
     tw["synthesize"]["augment"].update(speed=[0.9, 1.1], eq_db=6.0, reverb_prob=0.5)
     tw["features"].update(kind="logmel", sample_rate=16000, n_fft=400, hop=160, shard_size=5)
+    tw["train"].update(epochs=2, batch_size=4)
+    tw["train"]["model"].update(conv_filters=16, gru_units=12)
+    tw["evaluate"].update(negative_minutes=1.0, session_minutes=0.5)
     return params
 
 
 @pytest.fixture(scope="module")
 def pipeline_run(tmp_path_factory):
-    import yaml
 
     from tests.conftest import ROOT
 
     tmp = tmp_path_factory.mktemp("tw")
     params_file = write_params(tmp / "params.yaml", shrink(yaml.safe_load((ROOT / "params.yaml").read_text()),
                                                            tmp / "data"))
-    for stage in ("collect", "split", "synthesize", "features"):
+    for stage in ("collect", "split", "synthesize", "features", "train", "evaluate"):
         assert main([stage, "--params", str(params_file)]) == 0
     return tmp / "data" / "trigger_word", params_file
 
@@ -63,15 +66,17 @@ def test_split_shares_no_voice_or_background(pipeline_run):
 
 
 def test_clip_contract(pipeline_run):
-    root, _ = pipeline_run
+    root, params_file = pipeline_run
     out = root / "clips"
     clips = pd.read_parquet(out / "clips.parquet")
     assert clips.split.value_counts().to_dict() == {"train": 8, "dev": 4, "test": 4}
     split_of = pd.read_parquet(root / "split" / "assignments.parquet").set_index("path").split
+    synth = yaml.safe_load(params_file.read_text())["trigger_word"]["synthesize"]
+    ty, ones = synth["ty"], synth["label_ones"]
     for row in clips.itertuples():
-        assert (out / row.path).is_file() and row.sample_rate == 44100
-        assert len(row.labels) == 1375 and set(row.labels) <= {0, 1}
-        expected = np.zeros(1375, np.int8)
+        assert (out / row.path).is_file() and row.sample_rate == 16000
+        assert len(row.labels) == ty and set(row.labels) <= {0, 1}
+        expected = np.zeros(ty, np.int8)
         spans = []
         for ev in row.events:
             src = (out / ev["source"]).resolve()
@@ -79,8 +84,8 @@ def test_clip_contract(pipeline_run):
             assert split_of[str(src.relative_to((root / "collect").resolve()))] == row.split
             spans.append((ev["start"], ev["end"]))
             if ev["kind"] == "positive":
-                e = ev["end"] * 1375 // row.samples
-                expected[e + 1:e + 51] = 1
+                e = ev["end"] * ty // row.samples
+                expected[e + 1:e + 1 + ones] = 1
         spans.sort()
         assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:], strict=False))
         assert np.array_equal(np.asarray(row.labels), expected)
@@ -92,7 +97,7 @@ def test_features_shapes_and_labels(pipeline_run):
     assert (meta["n_bins"], meta["n_frames"]) == (40, 998)
     x = np.load(root / "features" / "train" / "x-00000.npy")
     y = np.load(root / "features" / "train" / "y-00000.npy")
-    assert x.shape == (5, 40, 998) and x.dtype == np.float16 and y.shape == (5, 1375)
+    assert x.shape == (5, 40, 998) and x.dtype == np.float16 and y.shape == (5, 246)
     clips = pd.read_parquet(root / "clips" / "clips.parquet")
     assert np.array_equal(y[0], np.asarray(clips[clips.split == "train"].labels.iloc[0]))
 
@@ -120,3 +125,58 @@ def test_dataset_command_on_user_recordings(user_folders, tmp_path, real_params)
     first = hash_tree(out)
     assert main(argv) == 0
     assert hash_tree(out) == first
+
+
+def test_train_writes_checkpoint_metrics_and_history(pipeline_run):
+    from models.checkpoint import load_model
+    from models.trigger_word import TriggerWordConfig, TriggerWordModel
+
+    root, _ = pipeline_run
+    model, doc = load_model(root / "train" / "checkpoint", TriggerWordModel, TriggerWordConfig)
+    assert doc["features"]["ty"] == 246 and len(doc["data_sha256"]) == 64
+    history = pd.read_csv(root / "reports" / "train_history.csv")
+    assert list(history.epoch) == [1, 2] and np.isfinite(history.train_loss).all()
+    metrics = json.loads((root / "reports" / "train_metrics.json").read_text())
+    assert metrics["best_epoch"] in (1, 2)
+
+
+def test_train_resumes_from_saved_state(pipeline_run, tmp_path):
+    """A finished run's state says all epochs are done: a rerun trains nothing and writes the same model."""
+    root, params_file = pipeline_run
+    weights = (root / "train" / "checkpoint" / "model.safetensors").read_bytes()
+    assert main(["train", "--params", str(params_file)]) == 0
+    assert (root / "train" / "checkpoint" / "model.safetensors").read_bytes() == weights
+
+
+def test_evaluate_ships_model_with_threshold_and_reports(pipeline_run):
+    root, _ = pipeline_run
+    shipped = json.loads((root / "model" / "config.json").read_text())
+    metrics = json.loads((root / "reports" / "eval_metrics.json").read_text())
+    assert shipped["threshold"] == metrics["threshold"] and 0 < metrics["threshold"] < 1
+    assert metrics["test_negative_hours"] == pytest.approx(1 / 60, rel=0.01)
+    assert (root / "model" / "model_card.md").read_text().startswith("# ")
+    det = pd.read_csv(root / "reports" / "det_test.csv")
+    assert det.threshold.is_monotonic_increasing
+    assert det.false_reject_rate.between(0, 1).all() and (det.false_accepts_per_hour >= 0).all()
+    at = det[det.threshold == metrics["threshold"]].iloc[0]
+    assert at.false_reject_rate == pytest.approx(metrics["test_false_reject_rate"], abs=1e-6)
+    assert at.false_accepts_per_hour == pytest.approx(metrics["test_false_accepts_per_hour"], rel=1e-5)
+    fa = pd.read_parquet(root / "eval" / "false_accepts.parquet")
+    assert list(fa.columns) == ["split", "file", "time_s", "score"]
+    assert all((root / "eval" / f).is_file() for f in fa.file)
+
+
+def test_detect_command_reports_bad_files_and_goes_on(pipeline_run, tmp_path, capsys):
+    root, params_file = pipeline_run
+    clips = pd.read_parquet(root / "clips" / "clips.parquet")
+    good = root / "clips" / clips.path.iloc[0]
+    bad = tmp_path / "broken.wav"
+    bad.write_bytes(b"RIFF not really audio")
+    missing = tmp_path / "missing.flac"
+    assert main(["detect", "--params", str(params_file), "--threshold", "0.5", "--chime-dir",
+                 str(tmp_path / "chimes"), str(bad), str(good), str(missing)]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [line["file"] for line in lines] == [str(bad), str(good), str(missing)]
+    assert "error" in lines[0] and "error" in lines[2]
+    assert isinstance(lines[1]["detections"], list)
+    assert (tmp_path / "chimes" / f"{good.stem}.chimed.wav").is_file()
