@@ -7,7 +7,6 @@ from tasks.errors import ParamsError
 from tasks.trigger_word.config import TriggerWordParams
 from tests.conftest import ROOT, write_params
 
-
 PRESETS = sorted(ROOT.glob("params*.yaml"))
 
 
