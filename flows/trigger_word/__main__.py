@@ -35,6 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threshold", type=float, help="detection threshold (default: the one stored with the model)")
     p.add_argument("--chime-dir", type=Path, help="also write a copy of each file with a chime at each detection")
     add_params_argument(p)
+    p = sub.add_parser("feedback", help="copy the false accepts mined by evaluate into a new hard-negatives round")
+    add_params_argument(p)
     return parser
 
 
@@ -46,6 +48,14 @@ def main(argv: list[str] | None = None) -> int:
         from flows.trigger_word.detect import main as detect_main
 
         return detect_main(args.files, args.checkpoint or layout.model, args.threshold, args.chime_dir)
+    if args.command == "feedback":
+        from tasks.trigger_word.hard_negatives import feedback
+
+        dest, n = feedback(layout.eval / "hard_negatives", layout.hard_negatives)
+        print(f"{n} mined false accepts copied to {dest}\n"  # noqa: T201 - command output
+              f"next round: set trigger_word.synthesize.hard_negatives_dir: {dest} in {args.params}, "
+              "then `dvc repro` (synthesis, features, training and evaluation rerun)")
+        return 0
     if args.command == "dataset":
         from flows.trigger_word.dataset import dataset, dataset_params
 

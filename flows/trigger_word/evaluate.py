@@ -36,6 +36,7 @@ from tasks.trigger_word.detection import (
     pick_threshold,
 )
 from tasks.trigger_word.features import FeatureShards
+from tasks.trigger_word.hard_negatives import cut_windows
 from tasks.trigger_word.inference import Scorer, stream_scores
 from tasks.trigger_word.model_card import model_card
 from tasks.trigger_word.modeling import feature_spec, normaliser, positive_ends
@@ -125,6 +126,7 @@ def evaluate_into(out: Path, model_dir: Path, layout: Layout, base: BaseParams, 
             for t, step in zip(fired[fa], fired_steps[fa], strict=True):
                 false_accepts.append({"split": split, "file": f"../clips/{row.path}", "time_s": round(float(t), 3),
                                       "score": round(float(p[step]), 4)})
+    mined = mine_false_accepts(out, pools["train"], scorer, thr, refractory, clip_s, rate, base, tw)
     write_parquet(out / "false_accepts.parquet",
                   pd.DataFrame(false_accepts, columns=["split", "file", "time_s", "score"]))
     write_parquet(out / "misses.parquet",
@@ -139,10 +141,41 @@ def evaluate_into(out: Path, model_dir: Path, layout: Layout, base: BaseParams, 
         "dev_false_reject_rate": chosen.false_reject_rate,
         "dev_false_accepts_per_hour": chosen.false_accepts_per_hour,
         "dev_negative_hours": round(results["dev"]["hours"], 4),
+        "mined_false_accepts": mined,
+        # Points read off the test DET curve (not operating points: chosen on test itself).
+        **{f"test_curve_frr_at_{n}_fa_per_hour": min(
+            (p.false_reject_rate for p in results["test"]["curve"] if p.false_accepts_per_hour <= n), default=1.0)
+           for n in (1, 5, 20)},
     }
     ship(model_dir, layout, doc, metrics, params, tw)
     return {"metrics": metrics, "curves": {s: results[s]["curve"] for s in results},
             "false_accepts": len(false_accepts), "misses": len(misses)}
+
+
+def mine_false_accepts(out: Path, pool, scorer: Scorer, threshold: float, refractory: int, clip_s: float,
+                       rate: int, base: BaseParams, tw: TriggerWordParams) -> int:
+    """Stream over train-split negative-only audio; cut each false accept into ``hard_negatives/``."""
+    params = tw.evaluate
+    folder = out / "hard_negatives"
+    rows: list[dict] = []
+    if params.mine_minutes > 0:
+        scratch = out / "mining_audio"
+        sessions = write_sessions(scratch, pool, tw.synthesize,
+                                  params.model_copy(update={"negative_minutes": params.mine_minutes}),
+                                  rate, base.seed, "train")
+        with Progress(len(sessions), "evaluate: mining false accepts on train audio", unit="session") as bar:
+            for file, times, scores in stream_sessions(scratch, sessions, scorer, clip_s, bar):
+                fired = detect(scores, threshold, refractory)
+                rows += cut_windows(scratch / file, [float(times[t]) for t in fired],
+                                    [float(scores[t]) for t in fired], params.mine_window_s, folder,
+                                    Path(file).stem)
+        shutil.rmtree(scratch)  # remade from the seed on demand; only the windows are kept
+    folder.mkdir(parents=True, exist_ok=True)
+    write_parquet(folder / "hard_negatives.parquet",
+                  pd.DataFrame(rows, columns=["file", "session", "time_s", "score"]))
+    logger().info("evaluate: %d false accepts mined from %.0f min of train-split audio (for `feedback`)",
+                  len(rows), params.mine_minutes)
+    return len(rows)
 
 
 def ship(model_dir: Path, layout: Layout, doc: dict, metrics: dict, params, tw: TriggerWordParams) -> None:

@@ -131,6 +131,7 @@ class SynthesizeParams(StrictModel):
     word_to_background_db: tuple[float, float] = (5.0, 25.0)
     augment: AugmentParams = AugmentParams()
     shard_size: int = Field(64, ge=1)
+    hard_negatives_dir: str | None = None
 
     @field_validator("clips")
     @classmethod
@@ -200,6 +201,8 @@ class EvaluateParams(StrictModel):
     negative_words: tuple[int, int] = (1, 3)
     session_minutes: float = Field(10.0, gt=0)
     threads: int = Field(2, ge=1)
+    mine_minutes: float = Field(10.0, ge=0)
+    mine_window_s: float = Field(1.5, gt=0)
 
     @field_validator("negative_words")
     @classmethod
@@ -234,6 +237,7 @@ class Layout:
         self.train_state = root / "train_state"  # resumable state of a run in progress
         self.eval = root / "eval"  # negative-only audio, false accepts, misses
         self.model = root / "model"  # the shipped model: checkpoint + threshold + card
+        self.hard_negatives = root / "hard_negatives"  # rounds of mined false accepts (feedback)
         self.reports = root / "reports"  # DVC metrics and plots (small, kept in git)
         self.train_metrics = self.reports / "train_metrics.json"
         self.train_history = self.reports / "train_history.csv"
