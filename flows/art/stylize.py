@@ -20,6 +20,7 @@ from tasks.art.config import ArtParams, pair_name
 from tasks.art.images import contact_sheet, data_uri, load_ref, save_png
 from tasks.art.transfer import CURVE_COLUMNS, TransferResult, TransferSpec, stylize
 from tasks.config import BaseParams
+from tasks.errors import DataError
 from tasks.io import atomic_dir, write_json, write_text
 
 
@@ -86,7 +87,8 @@ def set_threads(threads: int) -> None:
 def gallery(base: BaseParams, params: ArtParams, out_dir: str, curves_dir: str) -> dict:
     """Every pair of ``art.pairs`` into ``out_dir`` (images, snapshot sheets, summary.json) and
     ``curves_dir`` (loss curves), both replaced atomically. Skips, with a clear message and a
-    summary saying so, when the backbone's weights are missing and ``on_missing_weights: skip``."""
+    summary saying so, when the backbone's weights are missing and ``on_missing_weights: skip``.
+    A pair whose image cannot be read is listed under ``failed`` in summary.json; the others run."""
     log = logger()
     set_threads(params.threads)
     spec = params.spec(base.seed)
@@ -104,17 +106,23 @@ def gallery(base: BaseParams, params: ArtParams, out_dir: str, curves_dir: str) 
                          "Why the art stage did not run")
         return {"skipped": True, "reason": str(exc)}
 
-    rows, names = [], set()
+    rows, names, failed = [], set(), []
     with atomic_dir(out_dir) as out, atomic_dir(curves_dir) as curves:
         for pair in params.pairs:
             name = pair_name(pair)
             if name in names:
                 name = f"{name}-{len(names)}"
             names.add(name)
-            rows.append(stylize_pair(extractor, pair.content, pair.style, spec, params.size,
-                                     out / f"{name}.png", curves / f"{name}.csv",
-                                     out / f"{name}.snapshots.png", name))
-        summary = {"skipped": False, "backbone": params.backbone,
+            try:
+                rows.append(stylize_pair(extractor, pair.content, pair.style, spec, params.size,
+                                         out / f"{name}.png", curves / f"{name}.csv",
+                                         out / f"{name}.snapshots.png", name))
+            except DataError as exc:  # an unreadable image: report it, go on with the other pairs
+                log.warning("%s: skipped: %s", name, exc)
+                failed.append({"pair": name, "content": pair.content, "style": pair.style, "error": str(exc)})
+        if not rows:
+            raise DataError(f"art: no pair could be stylized: {'; '.join(f['error'] for f in failed)}")
+        summary = {"skipped": False, "backbone": params.backbone, "failed": failed,
                    "pairs": [{k: v for k, v in r.items() if k not in ("seconds", "precision")} for r in rows]}
         write_json(out / "summary.json", summary)
     publish_table("art-stylize", rows, "Style transfer: one row per content/style pair")

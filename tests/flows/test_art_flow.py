@@ -24,7 +24,8 @@ def art_params(tmp_path, real_params):
     p = real_params
     p["base"]["data_dir"] = str(tmp_path / "data")
     p["art"] |= {"size": 40, "steps": 6, "snapshots": 2, "weights": str(save_random_weights(tmp_path / "w.pth")),
-                 "pairs": [{"content": "builtin:china", "style": "builtin:mosaic"}]}
+                 "pairs": [{"content": "builtin:china", "style": "builtin:mosaic"},
+                           {"content": str(tmp_path / "missing.jpg"), "style": "builtin:mosaic"}]}
     return p
 
 
@@ -38,7 +39,8 @@ def test_gallery_stage_writes_image_curve_and_summary_repeatably(prefect_harness
     assert [int(r["step"]) for r in rows] == list(range(1, 7))
     assert float(rows[-1]["total"]) < float(rows[0]["total"])
     summary = json.loads((layout.stylize / "summary.json").read_text())
-    assert summary["pairs"][0]["width"] == 40 and not summary["skipped"]
+    assert summary["pairs"][0]["width"] == 40 and not summary["skipped"] and len(summary["pairs"]) == 1
+    assert summary["failed"][0]["pair"] == "missing__mosaic" and "missing.jpg" in summary["failed"][0]["error"]
     first = {p.name: p.read_bytes() for p in [*layout.stylize.iterdir(), *layout.curves.iterdir()]}
     assert main(["gallery", "--params", str(params)]) == 0
     again = {p.name: p.read_bytes() for p in [*layout.stylize.iterdir(), *layout.curves.iterdir()]}
