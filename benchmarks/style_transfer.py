@@ -5,7 +5,7 @@ The baseline follows the tutorial ("Neural Transfer Using PyTorch"): the backbon
 one, Gram matrices normalised by their element count, L-BFGS with its defaults stepped
 ``while run <= steps`` with a closure that clamps the image, in float32, contiguous layout.
 Ours is :func:`tasks.art.transfer.stylize` (BN folded into convolutions, channels-last,
-targets without autograd, bfloat16 for VGG where native). Same backbone weights, images,
+targets without autograd). Same backbone weights, images,
 layers, step budget and threads, in the same run. One step = one loss + gradient evaluation.
 Wall time and process CPU time are both printed: on a shared machine the CPU time (summed
 over threads) is the steadier comparison.

@@ -13,10 +13,9 @@ counts compare across optimisers and with the public PyTorch tutorial.
 Speed: the backbone is cut after the deepest layer used, its batch norms are folded into
 the convolutions, and it runs in channels-last memory layout; the targets (content features,
 style Gram matrices) are computed once, without autograd. ``precision: bf16`` runs the
-backbone under bfloat16 autocast (Gram matrices and losses stay float32); ``auto`` picks it
-only where the CPU has native bfloat16 *and* the backbone is VGG (MobileNetV2's depthwise
-convolutions were several times slower in bfloat16 here). ``benchmarks/style_transfer.py``
-measures the gain.
+backbone under bfloat16 autocast (Gram matrices and losses stay float32); ``auto`` means
+float32, since bfloat16 was slower here for both backbones (a CPU with AMX may differ).
+``benchmarks/style_transfer.py`` measures the gain.
 """
 
 from __future__ import annotations
@@ -65,17 +64,10 @@ class TransferResult:
     precision: str = "fp32"
 
 
-def bf16_native() -> bool:
-    """True where the CPU computes bfloat16 natively (AVX512-BF16 or AMX), so autocast pays off."""
-    try:
-        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
-    except (AttributeError, RuntimeError):
-        return False
-
-
-def resolve_precision(precision: str, backbone: str = "vgg19") -> str:
+def resolve_precision(precision: str) -> str:
+    """``auto`` -> fp32 (bfloat16 autocast measured slower on this project's CPUs, see the module doc)."""
     if precision == "auto":
-        return "bf16" if bf16_native() and backbone.startswith("vgg") else "fp32"
+        return "fp32"
     if precision not in ("fp32", "bf16"):
         raise ValueError(f"precision must be fp32, bf16 or auto, not {precision!r}")
     return precision
@@ -151,7 +143,7 @@ def stylize(extractor: FeatureExtractor, content: Tensor, style: Tensor, spec: T
     ``spec.snapshot_every`` steps with a detached copy of the current image.
     """
     start = time.perf_counter()
-    precision = resolve_precision(spec.precision, extractor.config.backbone)
+    precision = resolve_precision(spec.precision)
     extractor = extractor.to(memory_format=torch.channels_last)
     objective = Objective(extractor, content, style, spec, precision)
     image = initial_image(content, spec.init, spec.seed).requires_grad_(True)
