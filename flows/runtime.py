@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import re
 import sys
 import time
@@ -29,6 +30,10 @@ from tasks.errors import DataError, ParamsError
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+# Environment variable the pipeline flow sets so that every stage it runs through `dvc repro`
+# uses its --task-runner (a run-time choice: outputs are the same bytes whichever runner).
+RUNNER_ENV = "DLPIPES_TASK_RUNNER"
 
 
 def logger() -> logging.Logger | logging.LoggerAdapter:
@@ -140,8 +145,9 @@ def add_runner_argument(parser: argparse.ArgumentParser) -> None:
 
 
 def with_runner(flow_obj: Any, base: BaseParams, override: str | None = None) -> Any:
-    """The flow with the task runner chosen by ``override`` or ``base.task_runner``."""
-    return flow_obj.with_options(task_runner=make_task_runner(override or base.task_runner, base.workers))
+    """The flow with the task runner chosen by ``override``, ``$DLPIPES_TASK_RUNNER`` or params."""
+    spec = override or os.environ.get(RUNNER_ENV) or base.task_runner
+    return flow_obj.with_options(task_runner=make_task_runner(spec, base.workers))
 
 
 def run_cli(main: Callable[[list[str] | None], int | None], argv: Iterable[str] | None = None) -> None:
@@ -166,9 +172,20 @@ def in_order(submit: Callable[[T], Any], items: Iterable[T], window: int) -> Ite
     memory flat however many items there are.
     """
     pending: deque = deque()
-    for item in items:
-        pending.append(submit(item))
+    for i, item in enumerate(items):
+        pending.append((i, item, submit(item)))
         if len(pending) >= window:
-            yield pending.popleft().result()
+            yield _result(*pending.popleft())
     while pending:
-        yield pending.popleft().result()
+        yield _result(*pending.popleft())
+
+
+def _result(index: int, item: Any, future: Any) -> Any:
+    """A future's result; a failure is logged and noted with the shard's number and input."""
+    try:
+        return future.result()
+    except Exception as exc:
+        where = f"shard {index} failed (after its retries); its input: {repr(item)[:300]}"
+        logger().error("%s: %s: %s", where, type(exc).__name__, exc)
+        exc.add_note(where)
+        raise

@@ -14,7 +14,7 @@ fi
 echo "==> starting the Prefect server (UI and API)"
 export PREFECT_API_URL="$(python -m flows.server start)"
 echo "    flow runs appear at ${PREFECT_API_URL%/api}"
-echo "==> dvc repro (stages already up to date are skipped)"
-dvc repro
+echo "==> pipeline flow: runs the stale dvc.yaml stages through dvc repro (up-to-date ones are skipped)"
+python -m flows.pipeline
 echo "==> done. Outputs under data/; browse the runs at ${PREFECT_API_URL%/api}"
 echo "    (the server keeps running; stop it with: .venv/bin/python -m flows.server stop)"

@@ -60,12 +60,14 @@ def _to_rgb(img: Image.Image) -> Image.Image:
     return img.convert("RGB")
 
 
-def load_image(path: Path | str, max_side: int | None = None) -> tuple[Image.Image, ImageInfo]:
+def load_image(path: Path | str, max_side: int | None = None, *,
+               min_side: int | None = None) -> tuple[Image.Image, ImageInfo]:
     """Decode ``path`` to an upright RGB image; raises :class:`ImageReadError` with a reason.
 
     With ``max_side``, JPEGs are decoded at the smallest power-of-two reduction that still
-    leaves at least ``max_side`` pixels on the long side (much faster for thumbnails); the
-    returned :class:`ImageInfo` always gives the full-size dimensions.
+    leaves at least ``max_side`` pixels on the long side (much faster for thumbnails); with
+    ``min_side``, at least that many on the short side (for square thumbnails that must not
+    be upsampled). The returned :class:`ImageInfo` always gives the full-size dimensions.
     """
     path = Path(path)
     size = path.stat().st_size
@@ -74,13 +76,13 @@ def load_image(path: Path | str, max_side: int | None = None) -> tuple[Image.Ima
     try:
         with Image.open(path) as img:
             fmt, mode = img.format or "?", img.mode
-            full_w, full_h = img.size
+            stored_w, stored_h = full_w, full_h = img.size
             if img.getexif().get(_ORIENTATION) in _QUARTER_TURNS:
                 full_w, full_h = full_h, full_w
-            if max_side and fmt == "JPEG":
-                scale = max_side / max(full_w, full_h)
-                if scale < 1:
-                    img.draft("RGB", (max(1, int(full_w * scale)), max(1, int(full_h * scale))))
+            if (max_side or min_side) and fmt == "JPEG":
+                scale = max((max_side or 0) / max(full_w, full_h), (min_side or 0) / max(1, min(full_w, full_h)))
+                if scale < 1:  # draft sizes are in the file's stored orientation
+                    img.draft("RGB", (max(1, int(stored_w * scale)), max(1, int(stored_h * scale))))
             img.load()
             oriented = ImageOps.exif_transpose(img)
             rgb = _to_rgb(oriented)

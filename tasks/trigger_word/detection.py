@@ -119,4 +119,6 @@ def pick_threshold(curve: Sequence[CurvePoint], target_fa_per_hour: float) -> Cu
     return tied[len(tied) // 2]
 
 
-DEFAULT_THRESHOLDS = tuple(np.round(np.concatenate([np.arange(0.02, 0.98, 0.02), [0.98, 0.99, 0.995, 0.999]]), 4))
+# Evenly spaced in logit space (-4 .. 10 in steps of 0.25: 0.018 .. 0.99995), so the curve is
+# as finely sampled near 1, where low false-accept operating points live, as in the middle.
+DEFAULT_THRESHOLDS = tuple(float(t) for t in np.round(1 / (1 + np.exp(-np.arange(-4.0, 10.01, 0.25))), 6))

@@ -238,7 +238,6 @@ def test_feedback_copies_mined_windows_into_numbered_rounds(tmp_path):
     assert sorted(p.name for p in second.glob("*.wav")) == sorted(p.name for p in mined.glob("*.wav"))
 
 
-@pytest.mark.slow  # a training subprocess and two more trainings: minutes on a loaded 2-core machine
 def test_killed_training_resumes_and_ends_where_an_uninterrupted_run_does(pipeline_run, tmp_path):
     import os
     import shutil

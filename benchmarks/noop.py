@@ -1,0 +1,63 @@
+"""Benchmark: a no-op run (nothing stale) through `dvc repro` and through the pipeline flow.
+
+Run: ``python -m benchmarks.noop [--repo DIR] [--stages NAME ...] [--repeat N]``
+
+Without ``--repo`` it builds a tiny copy of this repository in a temporary folder (the tests'
+shrunken trigger-word params) and runs its pipeline once, untimed. Then, against a local
+Prefect server started here, it times ``dvc repro`` with nothing stale and ``python -m
+flows.pipeline`` with nothing stale (whole processes, as a scheduler runs them), the median of
+``--repeat`` runs each, next to ``dvc status`` as the baseline. Goals: < 3 s and < 15 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from tests.flows.test_pipeline_helpers import PY, Server, env, tiny_repo
+
+
+def timed(cmd: list[str], repo: Path, extra: dict[str, str], repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        proc = subprocess.run(cmd, cwd=repo, env=env(**extra), capture_output=True, text=True)
+        times.append(time.perf_counter() - start)
+        if proc.returncode or "Running stage" in proc.stdout:
+            raise SystemExit(f"{cmd} was not a no-op (exit {proc.returncode}):\n{proc.stdout[-2000:]}{proc.stderr[-2000:]}")
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repo", type=Path, help="an existing DVC repo to time (default: a tiny copy)")
+    parser.add_argument("--stages", nargs="+", default=[], help="only these stage names, no globs (default: all)")
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        repo = args.repo.resolve() if args.repo else tiny_repo(Path(tmp) / "repo")
+        server = Server(Path(tmp) / "prefect")
+        try:
+            extra = server.client_env()
+            pipeline = [PY, "-m", "flows.pipeline", *(["--stages", *args.stages] if args.stages else [])]
+            t0 = time.perf_counter()
+            build = subprocess.run(pipeline, cwd=repo, env=env(**extra), capture_output=True, text=True)
+            if build.returncode:
+                raise SystemExit(f"building the pipeline failed:\n{build.stdout[-3000:]}{build.stderr[-3000:]}")
+            print(f"build (untimed): {time.perf_counter() - t0:.1f} s")
+            status = timed([PY, "-m", "dvc", "status", *args.stages], repo, extra, args.repeat)
+            repro = timed([PY, "-m", "dvc", "repro", *args.stages], repo, extra, args.repeat)
+            flow = timed(pipeline, repo, extra, args.repeat)
+        finally:
+            server.stop()
+    print(f"no-op `dvc status` (baseline):   {status:6.2f} s")
+    print(f"no-op `dvc repro`:               {repro:6.2f} s  ({repro / status:.1f}x baseline; goal < 3 s)")
+    print(f"no-op pipeline flow, local server: {flow:6.2f} s  ({flow / status:.1f}x baseline; goal < 15 s)")
+
+
+if __name__ == "__main__":
+    main()

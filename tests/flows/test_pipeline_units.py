@@ -1,0 +1,75 @@
+"""Plain parts of the pipeline flow and runtime: stage order, selection, lock, shard errors."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from flows.pipeline import pipeline_lock, select, stage_order, upstream_of
+from flows.runtime import in_order
+from tasks.errors import DataError, ParamsError
+from tests.conftest import ROOT
+
+
+def test_stage_order_puts_upstream_first_and_covers_dvc_yaml():
+    import yaml
+
+    order = stage_order(ROOT)
+    assert sorted(order) == sorted(yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"])
+    up = upstream_of(ROOT)
+    for i, stage in enumerate(order):
+        assert up[stage] <= set(order[:i])
+    assert "tw_collect" in up["tw_features"]
+
+
+def test_select_keeps_order_and_rejects_unknown_patterns():
+    order = ["a_collect", "a_split", "b_collect"]
+    assert select(order, None) == order
+    assert select(order, ["b_*", "a_collect"]) == ["a_collect", "b_collect"]
+    with pytest.raises(ParamsError, match="nope"):
+        select(order, ["nope"])
+
+
+def test_lock_waits_for_holder_then_times_out(tmp_path, caplog):
+    (tmp_path / ".dvc").mkdir()
+    held = threading.Event()
+    release = threading.Event()
+
+    def holder():
+        with pipeline_lock(tmp_path, 1.0) as ok:
+            assert ok
+            held.set()
+            release.wait(10)
+
+    t = threading.Thread(target=holder)
+    t.start()
+    held.wait(10)
+    try:
+        start = time.monotonic()
+        with caplog.at_level(logging.INFO), pipeline_lock(tmp_path, 0.5) as ok:
+            assert not ok
+        assert time.monotonic() - start >= 0.5
+        assert "another pipeline run holds" in caplog.text and "pid" in caplog.text
+    finally:
+        release.set()
+        t.join()
+    with pipeline_lock(tmp_path, 0.0) as ok:  # released: taken at once
+        assert ok
+
+
+def test_failing_shard_is_named_with_its_input(caplog):
+    def work(item: tuple[str, int]) -> int:
+        if item[1] == 3:
+            raise DataError(f"{item[0]}: unreadable")
+        return item[1]
+
+    with ThreadPoolExecutor(2) as pool, caplog.at_level(logging.ERROR):
+        results = in_order(lambda item: pool.submit(work, item), [(f"f{i}.wav", i) for i in range(6)], 2)
+        with pytest.raises(DataError, match="f3.wav: unreadable") as err:
+            list(results)
+    assert "shard 3 failed" in err.value.__notes__[0] and "('f3.wav', 3)" in err.value.__notes__[0]
+    assert "shard 3 failed" in caplog.text
