@@ -13,8 +13,10 @@ from pathlib import Path
 
 import yaml
 
+from flows.art.stages import dvc_stages as art_stages
 from flows.day_night.stages import dvc_stages as day_night_stages
 from flows.trigger_word.stages import dvc_stages as trigger_word_stages
+from tasks.art.config import Layout as ArtLayout
 from tasks.day_night.config import Layout as DayNightLayout
 from tasks.trigger_word.config import Layout as TriggerWordLayout
 
@@ -26,6 +28,7 @@ def all_stages() -> dict[str, dict]:
     stages: dict[str, dict] = {}
     stages |= trigger_word_stages(TriggerWordLayout(DATA_DIR))
     stages |= day_night_stages(DayNightLayout(DATA_DIR))
+    stages |= art_stages(ArtLayout(DATA_DIR))
     return stages
 
 

