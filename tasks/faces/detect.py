@@ -111,3 +111,19 @@ def detect_file(path: Path | str, s: DetectSettings) -> Detection:
         img = img.resize((max(1, round(img.width * ratio)), max(1, round(img.height * ratio))))
     rgb = np.asarray(img)
     return detect_array(rgb, s, scale=info.width / rgb.shape[1])
+
+
+def detect_rows(rows: list[dict], s: DetectSettings) -> tuple[list[dict], list[np.ndarray]]:
+    """Detect on every manifest row (photo_id, person, path, ...): one record per row (with
+    ``faces``, ``face_px``, box, ``status`` = ok | flagged | quarantined, ``reason``) and the
+    crops of the rows that have one, in row order."""
+    records, crops = [], []
+    for row in rows:
+        d = detect_file(row["path"], s)
+        status = "quarantined" if d.crop is None else "flagged" if d.reason else "ok"
+        x, y, w, h = d.box or (-1, -1, -1, -1)
+        records.append({**row, "faces": d.faces, "face_px": d.face_px, "box_x": x, "box_y": y, "box_w": w,
+                        "box_h": h, "status": status, "reason": d.reason or ""})
+        if d.crop is not None:
+            crops.append(d.crop)
+    return records, crops

@@ -101,3 +101,14 @@ def clustering_scores(labels_true: np.ndarray, labels_pred: np.ndarray) -> dict:
     return {"purity": purity(labels_true, labels_pred),
             "nmi": float(normalized_mutual_info_score(labels_true, labels_pred)),
             "clusters": int(len(np.unique(labels_pred))), "people": int(len(np.unique(labels_true)))}
+
+
+def probe_scores(gallery: np.ndarray, gallery_persons: np.ndarray, probes: np.ndarray,
+                 probe_persons: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Verification scores as ``verify`` computes them: for every probe and every gallery person,
+    the distance to that person's nearest gallery photo. Returns (distances, same-person flags)."""
+    d = np.sqrt(np.clip(2.0 - 2.0 * probes.astype(np.float64) @ gallery.astype(np.float64).T, 0.0, None))
+    people = np.unique(gallery_persons)
+    per_person = np.stack([d[:, gallery_persons == p].min(axis=1) for p in people], axis=1)  # (M, people)
+    same = probe_persons[:, None] == people[None, :]
+    return per_person.ravel(), same.ravel()

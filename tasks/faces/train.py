@@ -145,7 +145,7 @@ def _train(crops: np.ndarray, labels: np.ndarray, config: FaceEncoderConfig, s: 
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-        losses.append(float(loss))
+        losses.append(float(loss.detach()))
         with torch.no_grad():
             d = torch.cdist(emb, emb).pow(2)
             same = target[idx][:, None] == target[idx][None, :]
