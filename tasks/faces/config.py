@@ -91,7 +91,7 @@ class TrainParams(StrictModel):
     weight_decay: float = Field(1e-4, ge=0)
     margin: float = Field(0.2, ge=0)
     warmup_steps: int = Field(20, ge=1)
-    threads: int = Field(2, ge=1)
+    threads: int = Field(1, ge=1)
     log_every: int = Field(25, ge=1)
     augment: AugmentParams = AugmentParams()
     model: ModelParams = ModelParams()

@@ -49,7 +49,7 @@ class TrainSettings:
     weight_decay: float = 1e-4
     margin: float = 0.2
     warmup_steps: int = 30
-    threads: int = 2
+    threads: int = 1
     log_every: int = 50
     augment: Augment = Augment()
 
@@ -164,9 +164,14 @@ def _train(crops: np.ndarray, labels: np.ndarray, config: FaceEncoderConfig, s: 
     return model.eval(), history
 
 
-def embed_crops(model: FaceEncoder, crops: np.ndarray) -> np.ndarray:
-    """``(N, S, S, 3)`` uint8 -> ``(N, D)`` float32 unit vectors."""
-    return embed(model, torch.from_numpy(np.ascontiguousarray(crops))).numpy().astype(np.float32)
+def embed_crops(model: FaceEncoder, crops: np.ndarray, threads: int = 1) -> np.ndarray:
+    """``(N, S, S, 3)`` uint8 -> ``(N, D)`` float32 unit vectors.
+
+    One thread by default: for a model this small, more threads mostly wait on each other
+    (and spin badly when other processes share the cores).
+    """
+    with deterministic(threads):
+        return embed(model, torch.from_numpy(np.ascontiguousarray(crops))).numpy().astype(np.float32)
 
 
 def pixel_vectors(crops: np.ndarray) -> np.ndarray:
