@@ -184,30 +184,41 @@ def delete_person(folder: Path | str, person: str) -> int:
     return removed
 
 
-def nearest(embeddings: np.ndarray, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Exact k nearest rows by Euclidean distance: ``(M, k)`` distances (ascending) and row indices.
+class ExactIndex:
+    """Exact k-nearest-neighbour search over fixed rows (row norms computed once).
 
-    One matrix product ranks every row (``|e - q|^2 = |e|^2 - 2 e.q + |q|^2``); rows whose
-    approximate distance lies within a rounding bound of the k-th are re-scored exactly as a
-    brute-force scan scores them, ties going to the lower row, so the answer is the scan's.
+    One matrix-vector product ranks every row (``|e - q|^2 = |e|^2 - 2 e.q + |q|^2``); rows
+    whose approximate distance lies within a rounding bound of the k-th are re-scored exactly
+    as a brute-force scan scores them, ties going to the lower row, so the answer is the scan's.
     """
-    n = len(embeddings)
-    k = min(k, n)
-    queries = np.atleast_2d(queries).astype(np.float32)
-    if k == 0:
-        return np.zeros((len(queries), 0), np.float32), np.zeros((len(queries), 0), np.int64)
-    norms = np.einsum("ij,ij->i", embeddings, embeddings)
-    dists = np.empty((len(queries), k), np.float32)
-    index = np.empty((len(queries), k), np.int64)
-    for m, q in enumerate(queries):
-        approx = norms - 2.0 * (embeddings @ q)  # (N,), |q|^2 left out: same for every row
-        kth = np.partition(approx, k - 1)[k - 1]
-        bound = 1e-4 * (1.0 + float(np.abs(norms).max()) + float(q @ q))
-        cand = np.flatnonzero(approx <= kth + bound)
-        exact = ((embeddings[cand] - q) ** 2).sum(axis=1)
-        order = np.lexsort((cand, exact))[:k]
-        index[m], dists[m] = cand[order], np.sqrt(exact[order])
-    return dists, index
+
+    def __init__(self, embeddings: np.ndarray):
+        self.embeddings = np.ascontiguousarray(embeddings, np.float32)  # (N, D)
+        self.norms = np.einsum("ij,ij->i", self.embeddings, self.embeddings)  # (N,)
+        self.slack = 1e-4 * (1.0 + float(self.norms.max(initial=0.0)))
+
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """``(M, k)`` distances (ascending) and row indices of the ``k`` nearest rows of each query."""
+        e = self.embeddings
+        k = min(k, len(e))
+        queries = np.atleast_2d(queries).astype(np.float32)
+        dists = np.empty((len(queries), k), np.float32)
+        index = np.empty((len(queries), k), np.int64)
+        if k == 0:
+            return dists, index
+        for m, q in enumerate(queries):
+            approx = self.norms - 2.0 * (e @ q)  # (N,), |q|^2 left out: the same for every row
+            kth = np.partition(approx, k - 1)[k - 1]
+            cand = np.flatnonzero(approx <= kth + self.slack + 1e-4 * float(q @ q))
+            exact = ((e[cand] - q) ** 2).sum(axis=1)
+            order = np.lexsort((cand, exact))[:k]
+            index[m], dists[m] = cand[order], np.sqrt(exact[order])
+        return dists, index
+
+
+def nearest(embeddings: np.ndarray, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Exact k nearest rows of ``embeddings`` for each query (see :class:`ExactIndex`)."""
+    return ExactIndex(embeddings).search(queries, k)
 
 
 def brute_force(embeddings: np.ndarray, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:

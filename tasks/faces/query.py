@@ -87,17 +87,18 @@ def identify(db: D.FaceDB, encoder: Encoder, photos: list[str], k: int | None = 
     k = k or db.calibration.k
     got = embed_files(encoder, photos)
     found = dict(zip(got.files, range(len(got.files)), strict=True))
+    dists, idxs = D.ExactIndex(db.embeddings).search(got.embeddings, k)
     out = []
     for photo in photos:
         if photo not in found:
             out.append({"file": photo, "error": got.errors.get(photo, "not processed")})
             continue
-        dist, idx = D.nearest(db.embeddings, got.embeddings[found[photo]], k)
-        persons = db.rows["person"].to_numpy()[idx[0]].tolist()
-        best = knn_vote(dist[0], persons, threshold)
+        dist, idx = dists[found[photo]], idxs[found[photo]]
+        persons = db.rows["person"].to_numpy()[idx].tolist()
+        best = knn_vote(dist, persons, threshold)
         out.append({"file": photo, "person": best or "unknown",
                     "matches": [{"person": p, "distance": round(float(d), 6)} for p, d in
-                                zip(persons, dist[0], strict=True)]})
+                                zip(persons, dist, strict=True)]})
     return out
 
 
