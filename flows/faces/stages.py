@@ -15,7 +15,8 @@ def dvc_stages(layout: Layout) -> dict[str, dict]:
     return {
         "faces_collect": {
             "cmd": f"{CMD} collect",
-            "deps": [*COMMON, "tasks/faces/collect.py", "tasks/faces/synth.py", "tasks/images/io.py",
+            "deps": [*COMMON, "tasks/faces/collect.py", "tasks/faces/synth.py", "tasks/faces/drawing.py",
+                     "tasks/images/io.py",
                      "flows/faces/collect.py"],
             "params": ["base.seed", "faces.collect"],
             "outs": [{str(L.collect): {"persist": True}}],
