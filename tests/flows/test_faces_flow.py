@@ -94,3 +94,14 @@ def test_cluster_groups_an_unlabelled_folder(run, capsys):
     summary = json.loads((out / "groups.json").read_text())
     assert summary["k"] >= 1 and sum(len(g["files"]) for g in summary["groups"]) >= 8
     assert all(Path(g["sheet"]).is_file() for g in summary["groups"])
+
+
+def test_delete_command_removes_every_trace(run, capsys):
+    root, params_file = run
+    person = "person_0001"
+    assert person in D.load(root / "db").persons
+    assert main(["delete", "--person", person, "--params", str(params_file)]) == 0
+    assert json.loads(capsys.readouterr().out)["removed_rows"] >= 1
+    assert person not in D.load(root / "db").persons
+    assert not [p for p in (root / "db").rglob("*") if person in p.as_posix()]
+    assert person.encode() not in (root / "db" / D.TABLE).read_bytes()
