@@ -60,6 +60,16 @@ def publish_markdown(key: str, markdown: str, description: str) -> None:
         create_markdown_artifact(key=artifact_key(key), markdown=markdown, description=description)
 
 
+def markdown_table(rows: Sequence[dict[str, Any]]) -> str:
+    """A GitHub-style markdown table of ``rows`` (keys of the first row are the columns)."""
+    if not rows:
+        return "_(none)_"
+    cols = list(rows[0])
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    lines += ["| " + " | ".join(str(r.get(c, "")) for c in cols) + " |" for r in rows]
+    return "\n".join(lines)
+
+
 class Progress:
     """A progress bar on the terminal mirrored into a Prefect progress artifact.
 

@@ -2,8 +2,10 @@
 
 from flows.trigger_word.collect import collect
 from flows.trigger_word.dataset import dataset
+from flows.trigger_word.evaluate import evaluate
 from flows.trigger_word.features import features
 from flows.trigger_word.split import split
 from flows.trigger_word.synthesize import synthesize
+from flows.trigger_word.train import train
 
-__all__ = ["collect", "dataset", "features", "split", "synthesize"]
+__all__ = ["collect", "dataset", "evaluate", "features", "split", "synthesize", "train"]

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from flows.runtime import add_params_argument, add_runner_argument, run_cli, with_runner
 from tasks.config import load_params
 from tasks.trigger_word.config import Layout, TriggerWordParams
 
-STAGES = ("collect", "split", "synthesize", "features")
+STAGES = ("collect", "split", "synthesize", "features", "train", "evaluate")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -28,6 +29,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, help="seed (default: base.seed of the params file)")
     add_params_argument(p)
     add_runner_argument(p)
+    p = sub.add_parser("detect", help="print when the trigger word occurs in audio files (JSON lines)")
+    p.add_argument("files", nargs="+", type=Path, help="audio files (WAV, FLAC, OGG; any rate, mono or stereo)")
+    p.add_argument("--checkpoint", type=Path, help="model folder (default: the pipeline's shipped model)")
+    p.add_argument("--threshold", type=float, help="detection threshold (default: the one stored with the model)")
+    p.add_argument("--chime-dir", type=Path, help="also write a copy of each file with a chime at each detection")
+    add_params_argument(p)
+    p = sub.add_parser("feedback", help="copy the false accepts mined by evaluate into a new hard-negatives round")
+    add_params_argument(p)
     return parser
 
 
@@ -35,6 +44,18 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     base, params = load_params(args.params, "trigger_word", TriggerWordParams)
     layout = Layout(base.data_dir)
+    if args.command == "detect":
+        from flows.trigger_word.detect import main as detect_main
+
+        return detect_main(args.files, args.checkpoint or layout.model, args.threshold, args.chime_dir)
+    if args.command == "feedback":
+        from tasks.trigger_word.hard_negatives import feedback
+
+        dest, n = feedback(layout.eval / "hard_negatives", layout.hard_negatives)
+        print(f"{n} mined false accepts copied to {dest}\n"  # noqa: T201 - command output
+              f"next round: set trigger_word.synthesize.hard_negatives_dir: {dest} in {args.params}, "
+              "then `dvc repro` (synthesis, features, training and evaluation rerun)")
+        return 0
     if args.command == "dataset":
         from flows.trigger_word.dataset import dataset, dataset_params
 
@@ -53,6 +74,8 @@ def main(argv: list[str] | None = None) -> int:
         "synthesize": lambda: (tw.synthesize, (base, params.synthesize, str(layout.collect),
                                                str(layout.split), str(layout.clips))),
         "features": lambda: (tw.features, (base, params.features, str(layout.clips), str(layout.features))),
+        "train": lambda: (tw.train, (base, params.train, str(base.data_dir))),
+        "evaluate": lambda: (tw.evaluate, (base, params, str(base.data_dir))),
     }
     flow_obj, flow_args = calls[args.command]()
     with_runner(flow_obj, base, args.task_runner)(*flow_args)

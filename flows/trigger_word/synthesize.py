@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pandas as pd
@@ -15,6 +16,7 @@ from tasks.errors import DataError
 from tasks.io import atomic_dir, read_parquet, write_json
 from tasks.trigger_word.clipset import ManifestWriter, pools_from_manifests, synthesize_shard
 from tasks.trigger_word.config import SPLITS, SynthesizeParams
+from tasks.trigger_word.hard_negatives import load_sources
 from tasks.trigger_word.synth import Pools
 
 shard_task = task(synthesize_shard, name="synthesize-shard", cache_policy=NO_CACHE)
@@ -64,6 +66,16 @@ def synthesize_into(out: Path, pools: dict[str, Pools], base: BaseParams, params
     return rows
 
 
+def with_hard_negatives(pool: Pools, folder: Path, sample_rate: int) -> Pools:
+    """The train pool plus the mined false accepts in ``folder`` as extra negative words."""
+    extra, skipped = load_sources(folder, pool.root, sample_rate)
+    logger().info("synthesize: %d hard negatives from %s added to train (%d set aside)", len(extra), folder,
+                  len(skipped))
+    if skipped:
+        publish_table("trigger-word-hard-negatives-set-aside", skipped, "Hard negatives that could not be used")
+    return dataclasses.replace(pool, negatives=pool.negatives + tuple(extra))
+
+
 @flow(name="trigger-word-synthesize")
 def synthesize(base: BaseParams, params: SynthesizeParams, collect_dir: str, split_dir: str,
                out_dir: str) -> list[dict]:
@@ -71,6 +83,8 @@ def synthesize(base: BaseParams, params: SynthesizeParams, collect_dir: str, spl
     collect_dir, out_dir = Path(collect_dir), Path(out_dir)
     pools = split_pools(collect_dir, Path(split_dir))
     sample_rate = int(read_parquet(collect_dir / "positives.parquet").sample_rate.iloc[0])
+    if params.hard_negatives_dir:
+        pools["train"] = with_hard_negatives(pools["train"], Path(params.hard_negatives_dir), sample_rate)
     with atomic_dir(out_dir) as tmp:
         rows = synthesize_into(Path(tmp), pools, base, params, sample_rate, base.workers)
     publish_table("trigger-word-synthesize", rows, "Clips, inserted words and positive label steps per split")

@@ -55,5 +55,37 @@ def write_wav(path: Path | str, x: np.ndarray, sr: int) -> None:
 
 
 def float_to_pcm16(x: np.ndarray) -> np.ndarray:
-    """Round float audio in [-1, 1] to int16 exactly as soundfile does for PCM_16."""
-    return np.clip(np.rint(x * 32767.0), -32768, 32767).astype(np.int16)
+    """Round float audio in [-1, 1] to int16 (scale 32767, values outside clipped)."""
+    y = np.multiply(x, np.float32(32767.0), dtype=np.float32)
+    np.rint(y, out=y)
+    np.clip(y, -32768, 32767, out=y)
+    return y.astype(np.int16)
+
+
+def pcm16_wav_samples(path: Path | str) -> np.ndarray | None:
+    """Memory-map the samples of a mono 16-bit PCM WAV (no decoding); None for any other file.
+
+    Synthesis reads many short windows of long backgrounds: a memory map makes a window a
+    slice instead of a decode of the file.
+    """
+    with open(path, "rb") as f:
+        head = f.read(12)
+        if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+            return None
+        fmt_ok = False
+        while chunk := f.read(8):
+            if len(chunk) < 8:
+                return None
+            cid, size = chunk[:4], int.from_bytes(chunk[4:], "little")
+            if cid == b"fmt ":
+                fmt = f.read(size)
+                fmt_ok = (int.from_bytes(fmt[0:2], "little") == 1 and int.from_bytes(fmt[2:4], "little") == 1
+                          and int.from_bytes(fmt[14:16], "little") == 16)
+                f.seek(size % 2, 1)
+            elif cid == b"data":
+                if not fmt_ok:
+                    return None
+                return np.memmap(path, dtype="<i2", mode="r", offset=f.tell(), shape=(size // 2,))
+            else:
+                f.seek(size + size % 2, 1)
+    return None

@@ -131,6 +131,7 @@ class SynthesizeParams(StrictModel):
     word_to_background_db: tuple[float, float] = (5.0, 25.0)
     augment: AugmentParams = AugmentParams()
     shard_size: int = Field(64, ge=1)
+    hard_negatives_dir: str | None = None
 
     @field_validator("clips")
     @classmethod
@@ -164,13 +165,62 @@ class FeaturesParams(StrictModel):
     shard_size: int = Field(128, ge=1)
 
 
+class ModelParams(StrictModel):
+    conv_filters: int = Field(196, ge=1)
+    conv_kernel: int = Field(15, ge=1)
+    conv_stride: int = Field(4, ge=1)
+    gru_units: int = Field(128, ge=1)
+    gru_layers: int = Field(2, ge=1)
+    dropout: float = Field(0.2, ge=0, lt=1)
+
+
+class SpecAugmentParams(StrictModel):
+    freq_masks: int = Field(0, ge=0)
+    freq_width: int = Field(0, ge=0)
+    time_masks: int = Field(0, ge=0)
+    time_width: int = Field(0, ge=0)
+
+
+class TrainParams(StrictModel):
+    model: ModelParams = ModelParams()
+    epochs: int = Field(10, ge=1)
+    batch_size: int = Field(16, ge=1)
+    learning_rate: float = Field(1e-3, gt=0)
+    weight_decay: float = Field(0.0, ge=0)
+    pos_weight: float | None = Field(None, gt=0)
+    spec_augment: SpecAugmentParams = SpecAugmentParams()
+    threads: int = Field(2, ge=1)
+    dev_target_fa_per_hour: float = Field(0.5, ge=0)
+
+
+class EvaluateParams(StrictModel):
+    target_fa_per_hour: float = Field(0.5, ge=0)
+    refractory_s: float = Field(1.0, ge=0)
+    match_window_s: float = Field(1.0, gt=0)
+    negative_minutes: float = Field(30.0, gt=0)
+    negative_words: tuple[int, int] = (1, 3)
+    session_minutes: float = Field(10.0, gt=0)
+    threads: int = Field(2, ge=1)
+    mine_minutes: float = Field(10.0, ge=0)
+    mine_window_s: float = Field(1.5, gt=0)
+
+    @field_validator("negative_words")
+    @classmethod
+    def _counts(cls, v: tuple[int, int]) -> tuple[int, int]:
+        if v[0] < 0:
+            raise ValueError("word counts must be >= 0")
+        return _ordered_pair(v, "negative_words")
+
+
 class TriggerWordParams(StrictModel):
-    """The whole ``trigger_word`` section; train/evaluate sections are added by their stages."""
+    """The whole ``trigger_word`` section of params.yaml."""
 
     collect: CollectParams = CollectParams()
     split: SplitParams = SplitParams()
     synthesize: SynthesizeParams = SynthesizeParams()
     features: FeaturesParams = FeaturesParams()
+    train: TrainParams = TrainParams()
+    evaluate: EvaluateParams = EvaluateParams()
 
 
 class Layout:
@@ -183,3 +233,14 @@ class Layout:
         self.split = root / "split"
         self.clips = root / "clips"
         self.features = root / "features"
+        self.train = root / "train"  # best checkpoint (by dev quality) and its history
+        self.train_state = root / "train_state"  # resumable state of a run in progress
+        self.eval = root / "eval"  # negative-only audio, false accepts, misses
+        self.model = root / "model"  # the shipped model: checkpoint + threshold + card
+        self.hard_negatives = root / "hard_negatives"  # rounds of mined false accepts (feedback)
+        self.reports = root / "reports"  # DVC metrics and plots (small, kept in git)
+        self.train_metrics = self.reports / "train_metrics.json"
+        self.train_history = self.reports / "train_history.csv"
+        self.eval_metrics = self.reports / "eval_metrics.json"
+        self.det_test = self.reports / "det_test.csv"
+        self.det_dev = self.reports / "det_dev.csv"

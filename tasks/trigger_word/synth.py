@@ -9,6 +9,7 @@ labels ``e+1 .. e+ones`` are 1 (clipped at ``Ty - 1``).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +18,7 @@ import numpy as np
 import soundfile as sf
 
 from tasks.audio.augment import augment_word
-from tasks.audio.io import float_to_pcm16
+from tasks.audio.io import float_to_pcm16, pcm16_wav_samples
 from tasks.io import stable_unit
 from tasks.trigger_word.config import SynthesizeParams
 
@@ -135,18 +136,27 @@ def plan_clip(seed: int, pools: Pools, p: SynthesizeParams, sample_rate: int) ->
     return plan
 
 
-def _read_window(path: Path, offset: int, n: int) -> np.ndarray:
-    x, _ = sf.read(str(path), start=offset, frames=n, dtype="float32", always_2d=False)
+def _read_window(path: Path, offset: int, n: int, gain: float, cache: dict) -> np.ndarray:
+    """``n`` samples of a background from ``offset``, times ``gain``, as float32."""
+    key = ("memmap", path)
+    if key not in cache:
+        cache[key] = pcm16_wav_samples(path)
+    pcm = cache[key]
+    if pcm is not None:
+        x = np.multiply(pcm[offset:offset + n], np.float32(gain / 32768.0), dtype=np.float32)
+    else:
+        x, _ = sf.read(str(path), start=offset, frames=n, dtype="float32", always_2d=False)
+        x *= np.float32(gain)
     if len(x) < n:  # a background shorter than a clip is repeated
         x = np.resize(x, n)
     return x
 
 
 def render_clip(plan: ClipPlan, root: Path, p: SynthesizeParams, sample_rate: int,
-                cache: dict[str, np.ndarray]) -> tuple[np.ndarray, float]:
+                cache: dict) -> tuple[np.ndarray, float]:
     """Mix a planned clip; returns int16 samples and the peak-limiting gain applied (dB)."""
-    x = _read_window(root / plan.background, plan.background_offset, plan.samples)
-    x *= np.float32(10 ** (plan.background_gain_db / 20))
+    x = _read_window(root / plan.background, plan.background_offset, plan.samples,
+                     10 ** (plan.background_gain_db / 20), cache)
     for ev in plan.events:
         word = cache.get(ev.source)
         if word is None:
@@ -164,15 +174,24 @@ def render_clip(plan: ClipPlan, root: Path, p: SynthesizeParams, sample_rate: in
 
 
 def write_pcm16_wav(path: Path, pcm: np.ndarray, sample_rate: int) -> None:
-    """Write mono int16 samples as a canonical 44-byte-header WAV (fast, byte-stable)."""
-    data = pcm.astype("<i2", copy=False).tobytes()
+    """Write mono int16 samples as a canonical 44-byte-header WAV (fast, byte-stable).
+
+    One ``writev`` of the header and the sample buffer: no intermediate copy of the audio.
+    """
+    data = np.ascontiguousarray(pcm, dtype="<i2")
+    n = data.nbytes
     header = b"".join([
-        b"RIFF", (36 + len(data)).to_bytes(4, "little"), b"WAVE",
+        b"RIFF", (36 + n).to_bytes(4, "little"), b"WAVE",
         b"fmt ", (16).to_bytes(4, "little"), (1).to_bytes(2, "little"), (1).to_bytes(2, "little"),
         sample_rate.to_bytes(4, "little"), (sample_rate * 2).to_bytes(4, "little"),
         (2).to_bytes(2, "little"), (16).to_bytes(2, "little"),
-        b"data", len(data).to_bytes(4, "little"),
+        b"data", n.to_bytes(4, "little"),
     ])
-    with open(path, "wb") as f:
-        f.write(header)
-        f.write(data)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        view = memoryview(data).cast("B")
+        written = os.writev(fd, [header, view])
+        while written < len(header) + n:  # short writes are rare but allowed
+            written += os.write(fd, view[written - len(header):])
+    finally:
+        os.close(fd)

@@ -8,10 +8,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 from flows.trigger_word.__main__ import main
 from tasks.io import hash_tree
-from tests.conftest import write_params
+from tests.conftest import ROOT, write_params
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
@@ -26,20 +27,22 @@ def shrink(params: dict, data_dir: Path) -> dict:
     tw["collect"]["min_positives"] = 3
     tw["synthesize"].update(clips={"train": 8, "dev": 4, "test": 4}, shard_size=3)
     tw["synthesize"]["augment"].update(speed=[0.9, 1.1], eq_db=6.0, reverb_prob=0.5)
-    tw["features"].update(kind="logmel", sample_rate=16000, n_fft=400, hop=160, shard_size=5)
+    tw["features"].update(shard_size=5)  # the preset's 16 kHz log-mel: 40 x 499 frames, Ty 122
+    tw["train"].update(epochs=2, batch_size=4)
+    tw["train"]["model"].update(conv_filters=16, gru_units=12)
+    tw["evaluate"].update(negative_minutes=1.0, session_minutes=0.5, mine_minutes=0.5)
     return params
 
 
 @pytest.fixture(scope="module")
 def pipeline_run(tmp_path_factory):
-    import yaml
 
     from tests.conftest import ROOT
 
     tmp = tmp_path_factory.mktemp("tw")
     params_file = write_params(tmp / "params.yaml", shrink(yaml.safe_load((ROOT / "params.yaml").read_text()),
                                                            tmp / "data"))
-    for stage in ("collect", "split", "synthesize", "features"):
+    for stage in ("collect", "split", "synthesize", "features", "train", "evaluate"):
         assert main([stage, "--params", str(params_file)]) == 0
     return tmp / "data" / "trigger_word", params_file
 
@@ -63,15 +66,17 @@ def test_split_shares_no_voice_or_background(pipeline_run):
 
 
 def test_clip_contract(pipeline_run):
-    root, _ = pipeline_run
+    root, params_file = pipeline_run
     out = root / "clips"
     clips = pd.read_parquet(out / "clips.parquet")
     assert clips.split.value_counts().to_dict() == {"train": 8, "dev": 4, "test": 4}
     split_of = pd.read_parquet(root / "split" / "assignments.parquet").set_index("path").split
+    synth = yaml.safe_load(params_file.read_text())["trigger_word"]["synthesize"]
+    ty, ones = synth["ty"], synth["label_ones"]
     for row in clips.itertuples():
-        assert (out / row.path).is_file() and row.sample_rate == 44100
-        assert len(row.labels) == 1375 and set(row.labels) <= {0, 1}
-        expected = np.zeros(1375, np.int8)
+        assert (out / row.path).is_file() and row.sample_rate == 16000
+        assert len(row.labels) == ty and set(row.labels) <= {0, 1}
+        expected = np.zeros(ty, np.int8)
         spans = []
         for ev in row.events:
             src = (out / ev["source"]).resolve()
@@ -79,8 +84,8 @@ def test_clip_contract(pipeline_run):
             assert split_of[str(src.relative_to((root / "collect").resolve()))] == row.split
             spans.append((ev["start"], ev["end"]))
             if ev["kind"] == "positive":
-                e = ev["end"] * 1375 // row.samples
-                expected[e + 1:e + 51] = 1
+                e = ev["end"] * ty // row.samples
+                expected[e + 1:e + 1 + ones] = 1
         spans.sort()
         assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:], strict=False))
         assert np.array_equal(np.asarray(row.labels), expected)
@@ -89,10 +94,10 @@ def test_clip_contract(pipeline_run):
 def test_features_shapes_and_labels(pipeline_run):
     root, _ = pipeline_run
     meta = json.loads((root / "features" / "meta.json").read_text())
-    assert (meta["n_bins"], meta["n_frames"]) == (40, 998)
+    assert (meta["n_bins"], meta["n_frames"]) == (40, 499)
     x = np.load(root / "features" / "train" / "x-00000.npy")
     y = np.load(root / "features" / "train" / "y-00000.npy")
-    assert x.shape == (5, 40, 998) and x.dtype == np.float16 and y.shape == (5, 1375)
+    assert x.shape == (5, 40, 499) and x.dtype == np.float16 and y.shape == (5, 122)
     clips = pd.read_parquet(root / "clips" / "clips.parquet")
     assert np.array_equal(y[0], np.asarray(clips[clips.split == "train"].labels.iloc[0]))
 
@@ -120,3 +125,162 @@ def test_dataset_command_on_user_recordings(user_folders, tmp_path, real_params)
     first = hash_tree(out)
     assert main(argv) == 0
     assert hash_tree(out) == first
+
+
+def test_train_writes_checkpoint_metrics_and_history(pipeline_run):
+    from models.checkpoint import load_model
+    from models.trigger_word import TriggerWordConfig, TriggerWordModel
+
+    root, _ = pipeline_run
+    model, doc = load_model(root / "train" / "checkpoint", TriggerWordModel, TriggerWordConfig)
+    assert doc["features"]["ty"] == 122 and len(doc["data_sha256"]) == 64
+    history = pd.read_csv(root / "reports" / "train_history.csv")
+    assert list(history.epoch) == [1, 2] and np.isfinite(history.train_loss).all()
+    metrics = json.loads((root / "reports" / "train_metrics.json").read_text())
+    assert metrics["best_epoch"] in (1, 2)
+
+
+def test_train_resumes_from_saved_state(pipeline_run, tmp_path):
+    """A finished run's state says all epochs are done: a rerun trains nothing and writes the same model."""
+    root, params_file = pipeline_run
+    weights = (root / "train" / "checkpoint" / "model.safetensors").read_bytes()
+    assert main(["train", "--params", str(params_file)]) == 0
+    assert (root / "train" / "checkpoint" / "model.safetensors").read_bytes() == weights
+
+
+def test_evaluate_ships_model_with_threshold_and_reports(pipeline_run):
+    root, _ = pipeline_run
+    shipped = json.loads((root / "model" / "config.json").read_text())
+    metrics = json.loads((root / "reports" / "eval_metrics.json").read_text())
+    assert shipped["threshold"] == metrics["threshold"] and 0 < metrics["threshold"] < 1
+    assert metrics["test_negative_hours"] == pytest.approx(1 / 60, rel=0.01)
+    assert (root / "model" / "model_card.md").read_text().startswith("# ")
+    det = pd.read_csv(root / "reports" / "det_test.csv")
+    assert det.threshold.is_monotonic_increasing
+    assert det.false_reject_rate.between(0, 1).all() and (det.false_accepts_per_hour >= 0).all()
+    at = det[det.threshold == metrics["threshold"]].iloc[0]
+    assert at.false_reject_rate == pytest.approx(metrics["test_false_reject_rate"], abs=1e-6)
+    assert at.false_accepts_per_hour == pytest.approx(metrics["test_false_accepts_per_hour"], rel=1e-5)
+    fa = pd.read_parquet(root / "eval" / "false_accepts.parquet")
+    assert list(fa.columns) == ["split", "file", "time_s", "score"]
+    assert all((root / "eval" / f).is_file() for f in fa.file)
+
+
+def test_detect_command_reports_bad_files_and_goes_on(pipeline_run, tmp_path, capsys):
+    root, params_file = pipeline_run
+    clips = pd.read_parquet(root / "clips" / "clips.parquet")
+    good = root / "clips" / clips.path.iloc[0]
+    bad = tmp_path / "broken.wav"
+    bad.write_bytes(b"RIFF not really audio")
+    missing = tmp_path / "missing.flac"
+    assert main(["detect", "--params", str(params_file), "--threshold", "0.5", "--chime-dir",
+                 str(tmp_path / "chimes"), str(bad), str(good), str(missing)]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [line["file"] for line in lines] == [str(bad), str(good), str(missing)]
+    assert "error" in lines[0] and "error" in lines[2]
+    assert isinstance(lines[1]["detections"], list)
+    assert (tmp_path / "chimes" / f"{good.stem}.chimed.wav").is_file()
+
+
+def test_evaluate_mines_false_accepts_on_train_audio_only(pipeline_run):
+    root, _ = pipeline_run
+    mined = pd.read_parquet(root / "eval" / "hard_negatives" / "hard_negatives.parquet")
+    assert set(mined.session.str.split("-").str[0]) <= {"train"}
+    metrics = json.loads((root / "reports" / "eval_metrics.json").read_text())
+    assert metrics["mined_false_accepts"] == len(mined)
+    assert all((root / "eval" / "hard_negatives" / f).is_file() for f in mined.file)
+    assert not (root / "eval" / "mining_audio").exists()
+
+
+def test_hard_negatives_feed_the_train_split_only(pipeline_run, tmp_path):
+    """A round of hard negatives (here cut from collected negatives) is drawn by train clips only."""
+    import shutil
+
+    import soundfile as sf
+
+    root, params_file = pipeline_run
+    data = tmp_path / "data" / "trigger_word"
+    for stage in ("collect", "split"):
+        shutil.copytree(root / stage, data / stage)
+    neg = pd.read_parquet(data / "collect" / "negatives.parquet")
+    round_dir = tmp_path / "hard" / "round-001"
+    round_dir.mkdir(parents=True)
+    for i, rel in enumerate(neg.path[:3]):
+        x, sr = sf.read(data / "collect" / rel)
+        sf.write(round_dir / f"fa-{i}.wav", x, sr)
+    (round_dir / "broken.wav").write_bytes(b"not audio")  # set aside, not fatal
+    params = yaml.safe_load(params_file.read_text())
+    params["base"]["data_dir"] = str(tmp_path / "data")
+    params["trigger_word"]["synthesize"].update(hard_negatives_dir=str(round_dir), negatives=[2, 2],
+                                                clips={"train": 6, "dev": 3, "test": 3})
+    assert main(["synthesize", "--params", str(write_params(tmp_path / "p.yaml", params))]) == 0
+    clips = pd.read_parquet(data / "clips" / "clips.parquet")
+    hard = {s: sum("round-001" in ev["source"] for evs in part.events for ev in evs)
+            for s, part in clips.groupby("split")}
+    assert hard["train"] > 0 and hard["dev"] == 0 and hard["test"] == 0
+    for evs in clips.events:
+        for ev in evs:
+            assert (data / "clips" / ev["source"]).resolve().is_file()
+
+
+def test_feedback_copies_mined_windows_into_numbered_rounds(tmp_path):
+    import soundfile as sf
+
+    from tasks.trigger_word.hard_negatives import feedback
+
+    mined = tmp_path / "mined"
+    mined.mkdir()
+    for i in range(2):
+        sf.write(mined / f"train-session-000-{i:04d}.wav", np.full(8000, 0.1 * (i + 1), np.float32), 16000)
+    first, n = feedback(mined, tmp_path / "rounds")
+    second, _ = feedback(mined, tmp_path / "rounds")
+    assert (first.name, second.name, n) == ("round-001", "round-002", 2)
+    assert sorted(p.name for p in second.glob("*.wav")) == sorted(p.name for p in mined.glob("*.wav"))
+
+
+@pytest.mark.slow  # a training subprocess and two more trainings: minutes on a loaded 2-core machine
+def test_killed_training_resumes_and_ends_where_an_uninterrupted_run_does(pipeline_run, tmp_path):
+    import os
+    import shutil
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    root, params_file = pipeline_run
+    params = yaml.safe_load(params_file.read_text())
+    params["trigger_word"]["train"]["epochs"] = 8
+    runs = {}
+    for name in ("killed", "straight"):
+        data = tmp_path / name
+        for stage in ("clips", "features"):
+            shutil.copytree(root / stage, data / "trigger_word" / stage)
+        params["base"]["data_dir"] = str(data)
+        runs[name] = (data / "trigger_word", write_params(tmp_path / f"{name}.yaml", params))
+
+    tw, file = runs["killed"]
+    cmd = [sys.executable, "-m", "flows.trigger_word", "train", "--params", str(file)]
+    from prefect.settings import get_current_settings
+
+    env = {**os.environ, "PREFECT_API_URL": str(get_current_settings().api.url)}  # the harness's server
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    state = tw / "train_state" / "state.pt"
+    deadline = time.monotonic() + 240
+    while not state.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    os.killpg(proc.pid, signal.SIGKILL)  # mid-run: after the first saved epoch
+    proc.wait()
+    assert state.exists() and not (tw / "train" / "checkpoint").exists()
+    import torch
+
+    done = len(torch.load(state, weights_only=False)["history"])
+    assert 1 <= done < 8
+    assert main(["train", "--params", str(file)]) == 0
+    history = pd.read_csv(tw / "reports" / "train_history.csv")
+    assert list(history.epoch) == list(range(1, 9))
+
+    straight_tw, straight_file = runs["straight"]
+    assert main(["train", "--params", str(straight_file)]) == 0
+    resumed = (tw / "train" / "checkpoint" / "model.safetensors").read_bytes()
+    assert resumed == (straight_tw / "train" / "checkpoint" / "model.safetensors").read_bytes()

@@ -5,13 +5,23 @@ import pytest
 from tasks.config import load_params
 from tasks.errors import ParamsError
 from tasks.trigger_word.config import TriggerWordParams
-from tests.conftest import write_params
+from tests.conftest import ROOT, write_params
+
+PRESETS = sorted(ROOT.glob("params*.yaml"))
 
 
-def test_real_params_validate(real_params, tmp_path):
-    base, tw = load_params(write_params(tmp_path / "p.yaml", real_params), "trigger_word", TriggerWordParams)
-    assert base.seed == real_params["base"]["seed"]
-    assert tw.synthesize.ty == 1375
+@pytest.mark.parametrize("path", PRESETS, ids=[p.name for p in PRESETS])
+def test_every_params_preset_validates_and_labels_fit_the_model(path):
+    """Each preset's label length Ty is what its features and model really produce."""
+    from tasks.audio.features import FeatureSpec
+
+    base, tw = load_params(path, "trigger_word", TriggerWordParams)
+    assert base.seed >= 0
+    f = tw.features
+    spec = FeatureSpec(f.kind, f.sample_rate or tw.collect.sample_rate, f.n_fft, f.hop, f.n_mels)
+    frames = spec.n_frames(int(tw.synthesize.clip_seconds * spec.sample_rate))
+    m = tw.train.model
+    assert tw.synthesize.ty == (frames - m.conv_kernel) // m.conv_stride + 1
 
 
 @pytest.mark.parametrize("edit, key", [

@@ -1,0 +1,145 @@
+"""Stage `train`: the lecture's model on the feature shards, best epoch kept by dev quality.
+
+Resumable: after every epoch the full state (weights, optimiser, random generators, history,
+best so far) is saved to ``train_state/``; a run with the same params and data continues
+from the last finished epoch instead of starting over.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+from prefect import flow
+
+from flows.runtime import Progress, logger, markdown_table, publish_markdown, publish_table
+from models.checkpoint import save_model
+from models.trigger_word import TriggerWordModel
+from tasks.config import BaseParams
+from tasks.io import atomic_dir, atomic_file, write_json, write_text
+from tasks.trigger_word.clipset import read_clips
+from tasks.trigger_word.config import Layout, TrainParams
+from tasks.trigger_word.detection import DEFAULT_THRESHOLDS, det_curve, pick_threshold
+from tasks.trigger_word.features import FeatureShards
+from tasks.trigger_word.modeling import (
+    clock_for,
+    data_fingerprint,
+    model_config,
+    normaliser,
+    positive_ends,
+    read_meta,
+)
+from tasks.trigger_word.train import SpecAugment, score_split, train_one_epoch
+
+STATE = "state.pt"
+
+
+def dev_quality(probs: np.ndarray, ends: list[list[float]], clock, clip_s: float, target: float) -> dict:
+    """Dev-set quality: false-reject rate at the threshold meeting the false-accept target on dev clips."""
+    hours = len(probs) * clip_s / 3600
+    curve = det_curve(list(zip(probs, ends, strict=True)), [], hours, clock, DEFAULT_THRESHOLDS, 1.0,
+                      clip_false_accepts=True)
+    p = pick_threshold(curve, target)
+    return {"dev_frr": p.false_reject_rate, "dev_fa_per_hour": p.false_accepts_per_hour,
+            "dev_threshold": p.threshold}
+
+
+def history_csv(history: list[dict]) -> str:
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(history[0]), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(history)
+    return buf.getvalue()
+
+
+def _save_state(path: Path, state: dict) -> None:
+    with atomic_file(path) as tmp:
+        torch.save(state, tmp)
+
+
+def train_into(out: Path, layout: Layout, base: BaseParams, params: TrainParams) -> dict:
+    log = logger()
+    torch.set_num_threads(params.threads)
+    meta = read_meta(layout.features)
+    config = model_config(params.model, meta)
+    norm = normaliser(meta)
+    clock = clock_for(meta, config)
+    train_set, dev_set = FeatureShards(layout.features, "train"), FeatureShards(layout.features, "dev")
+    clips = read_clips(layout.clips)
+    dev_ends = positive_ends(clips, "dev")
+    clip_s = float(clips.samples.iloc[0] / clips.sample_rate.iloc[0])
+    data_hash = data_fingerprint(layout.features)
+    fingerprint = hashlib.sha256(json.dumps(
+        {"params": params.model_dump(), "seed": base.seed, "data": data_hash}, sort_keys=True).encode()).hexdigest()
+
+    torch.manual_seed(base.seed)
+    model = TriggerWordModel(config)
+    optimizer = torch.optim.Adam(model.parameters(), lr=params.learning_rate, weight_decay=params.weight_decay)
+    rng = np.random.default_rng([base.seed, 11])
+    history: list[dict] = []
+    best: dict | None = None
+    state_path = layout.train_state / STATE
+    if state_path.is_file():
+        state = torch.load(state_path, map_location="cpu", weights_only=False)
+        if state.get("fingerprint") == fingerprint:
+            model.load_state_dict(state["model"])
+            optimizer.load_state_dict(state["optimizer"])
+            rng.bit_generator.state = state["rng"]
+            torch.set_rng_state(state["torch_rng"])
+            history, best = state["history"], state["best"]
+            log.info("train: resuming after epoch %d of %d", len(history), params.epochs)
+        else:
+            log.info("train: ignoring saved state of a run with other params or data")
+    augment = SpecAugment(**params.spec_augment.model_dump())
+    log.info("train: %d train / %d dev clips, features %d x %d -> %d steps, %d parameters",
+             len(train_set), len(dev_set), meta["n_bins"], meta["n_frames"], meta["ty"],
+             sum(p.numel() for p in model.parameters()))
+    remaining = params.epochs - len(history)
+    with Progress(remaining * len(train_set), "train", unit="clip") as bar:
+        for epoch in range(len(history) + 1, params.epochs + 1):
+            train_loss = train_one_epoch(model, train_set, norm, optimizer, params.batch_size, rng, augment,
+                                         params.pos_weight, on_batch=bar.update)
+            probs, dev_loss = score_split(model, dev_set, norm)
+            row = {"epoch": epoch, "train_loss": round(train_loss, 5), "dev_loss": round(dev_loss, 5),
+                   **{k: round(v, 5) for k, v in dev_quality(probs, dev_ends, clock, clip_s,
+                                                              params.dev_target_fa_per_hour).items()}}
+            history.append(row)
+            key = (row["dev_frr"], row["dev_fa_per_hour"], row["dev_loss"])
+            if best is None or key < tuple(best["key"]):
+                best = {"key": list(key), "epoch": epoch,
+                        "model": {k: v.clone() for k, v in model.state_dict().items()}}
+            log.info("epoch %d/%d: train loss %.3f, dev loss %.3f, dev FRR %.3f at %.2f FA/h (thr %.3f)%s",
+                     epoch, params.epochs, train_loss, dev_loss, row["dev_frr"], row["dev_fa_per_hour"],
+                     row["dev_threshold"], "  *best*" if best["epoch"] == epoch else "")
+            _save_state(state_path, {"fingerprint": fingerprint, "model": model.state_dict(),
+                                     "optimizer": optimizer.state_dict(), "rng": rng.bit_generator.state,
+                                     "torch_rng": torch.get_rng_state(), "history": history, "best": best})
+    model.load_state_dict(best["model"])
+    summary = {"best_epoch": best["epoch"], "epochs": params.epochs,
+               **{k: v for k, v in history[best["epoch"] - 1].items() if k != "epoch"}}
+    save_model(out / "checkpoint", model, config, meta={
+        "features": {k: meta[k] for k in ("kind", "sample_rate", "n_fft", "hop", "n_mels", "n_bins", "n_frames", "ty")},
+        "normaliser": {"mean": meta["mean"], "std": meta["std"]},
+        "clip_seconds": clip_s, "train_params": params.model_dump(), "seed": base.seed,
+        "data_sha256": data_hash, "train_summary": summary})
+    return {"summary": summary, "history": history}
+
+
+@flow(name="trigger-word-train")
+def train(base: BaseParams, params: TrainParams, data_dir: str) -> dict:
+    """Train the model; writes the best checkpoint to ``train/`` and metrics and history to ``reports/``."""
+    layout = Layout(data_dir)
+    layout.train_state.mkdir(parents=True, exist_ok=True)
+    with atomic_dir(layout.train) as tmp:
+        result = train_into(Path(tmp), layout, base, params)
+    write_json(layout.train_metrics, result["summary"])
+    write_text(layout.train_history, history_csv(result["history"]))
+    publish_table("trigger-word-train-history", result["history"], "Loss and dev quality per epoch")
+    publish_markdown("trigger-word-train-summary", "### train\n\n" + markdown_table([result["summary"]]),
+                     "Best epoch (by dev false-reject rate at the target false accepts per hour)")
+    return result["summary"]

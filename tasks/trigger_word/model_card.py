@@ -1,0 +1,50 @@
+"""The shipped trigger-word model's card: what it was trained on, how good it is, where it fails."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+
+def model_card(config: dict, positives: pd.DataFrame, assignments: pd.DataFrame) -> str:
+    m = config["metrics"]
+    f = config["features"]
+    mc = config["model_config"]
+    word = positives.text.dropna().iloc[0] if positives.text.notna().any() else "(user recordings)"
+    sources = ", ".join(f"{k}: {v}" for k, v in positives.source.value_counts().sort_index().items())
+    groups = assignments[assignments.kind == "positive"].groupby("split").group.nunique().to_dict()
+    return f"""# Trigger-word detector: "{word}"
+
+## Model
+Conv1D ({mc['conv_filters']} filters, kernel {mc['conv_kernel']}, stride {mc['conv_stride']}) + BatchNorm +
+{mc['gru_layers']} x GRU ({mc['gru_units']} units) with a sigmoid at every output step, on {f['kind']}
+features ({f['n_bins']} bins, n_fft {f['n_fft']}, hop {f['hop']}, {f['sample_rate']} Hz). Files:
+`model.safetensors` (weights), `config.json` (architecture, features, normalisation, threshold,
+params, data hash, metrics).
+
+## Data
+Synthesised 10-second clips: positive and negative words inserted into backgrounds without
+overlap, labelled automatically. Positive recordings by source: {sources}. Speaker groups per
+split (no voice in two splits): {groups}. Training data hash (features): `{config['data_sha256'][:16]}`.
+
+## Metrics (held-out voices, test split)
+| | value |
+|---|---|
+| operating threshold (chosen on dev for <= {m['target_fa_per_hour']} false accepts/hour) | {m['threshold']:.3f} |
+| false-reject rate | {m['test_false_reject_rate']:.1%} of {m['test_positives']} positives |
+| false accepts per hour | {m['test_false_accepts_per_hour']:.2f} over {m['test_negative_hours']:.2f} h of audio without the word |
+
+A positive counts as found when the detector fires between the word's end and 1 s after; one
+word fires once (refractory period {config['refractory_s']} s).
+
+## Intended use
+Spotting the word in recordings or streams, e.g. to wake a device or index audio;
+`python -m flows.trigger_word detect FILE...` prints when it fires.
+
+## Limits
+- Trained on what the pipeline could make: offline text-to-speech voices (espeak-ng) and any
+  user recordings given, generated or recorded backgrounds. Real human voices, far-field
+  microphones and unseen noise types will perform worse than the numbers above; measure on your
+  own recordings (`python -m flows.trigger_word dataset ...`) before relying on it.
+- English accents only; other words that sound alike may trigger it.
+- Not for safety-critical use.
+"""

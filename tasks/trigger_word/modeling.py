@@ -1,0 +1,66 @@
+"""Glue between the data pipeline and the model: configs, clips' positive times, fingerprints."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from models.trigger_word import TriggerWordConfig
+from tasks.audio.features import FeatureSpec
+from tasks.errors import ParamsError
+from tasks.io import sha256_file
+from tasks.trigger_word.config import ModelParams
+from tasks.trigger_word.detection import StepClock
+from tasks.trigger_word.inference import Normaliser
+
+
+def read_meta(features_dir: Path) -> dict:
+    path = Path(features_dir) / "meta.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: feature metadata not found; run the features stage first")
+    return json.loads(path.read_text())
+
+
+def feature_spec(meta: dict) -> FeatureSpec:
+    return FeatureSpec(meta["kind"], meta["sample_rate"], meta["n_fft"], meta["hop"], meta["n_mels"])
+
+
+def normaliser(meta: dict) -> Normaliser:
+    return Normaliser(np.asarray(meta["mean"], np.float32), np.asarray(meta["std"], np.float32))
+
+
+def model_config(params: ModelParams, meta: dict) -> TriggerWordConfig:
+    """The model's config for these features, checking that its output length is the labels' Ty."""
+    config = TriggerWordConfig(n_freq=meta["n_bins"], **params.model_dump())
+    ty = config.output_steps(meta["n_frames"])
+    if ty != meta["ty"]:
+        raise ParamsError(
+            f"the model turns {meta['n_frames']} feature frames into {ty} steps, but the clips have "
+            f"Ty = {meta['ty']} labels: set trigger_word.synthesize.ty to {ty}, or change "
+            "trigger_word.train.model.conv_kernel / conv_stride or the feature hop")
+    return config
+
+
+def clock_for(meta: dict, config: TriggerWordConfig) -> StepClock:
+    return StepClock(meta["sample_rate"], meta["n_fft"], meta["hop"], config.conv_kernel, config.conv_stride)
+
+
+def positive_ends(clips: pd.DataFrame, split: str) -> list[list[float]]:
+    """End times (s) of the positive words of each clip of ``split``, in manifest order."""
+    part = clips[clips.split == split]
+    return [[ev["end"] / row.sample_rate for ev in row.events if ev["kind"] == "positive"]
+            for row in part.itertuples()]
+
+
+def data_fingerprint(features_dir: Path) -> str:
+    """SHA-256 over the feature shards and metadata: which data a model was trained on."""
+    h = hashlib.sha256()
+    for p in sorted(Path(features_dir).rglob("*")):
+        if p.is_file():
+            h.update(p.relative_to(features_dir).as_posix().encode())
+            h.update(sha256_file(p).encode())
+    return h.hexdigest()

@@ -1,0 +1,88 @@
+"""Training the trigger-word model on feature shards: batches, one epoch, dev quality.
+
+``train_one_epoch`` and ``score_split`` follow torchvision's reference scripts: explicit
+arguments, no hidden state. Every random choice (batch order, SpecAugment masks, dropout)
+comes from generators seeded by the caller.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from models.losses import sequence_loss
+from tasks.trigger_word.features import FeatureShards
+from tasks.trigger_word.inference import Normaliser
+
+
+@dataclass(frozen=True)
+class SpecAugment:
+    """Masks of random frequency bands and time spans (Park et al., 2019); 0 masks = off."""
+
+    freq_masks: int = 0
+    freq_width: int = 0
+    time_masks: int = 0
+    time_width: int = 0
+
+    def __call__(self, x: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
+        """Mask normalised features ``(B, F, T)`` in place with 0 (the mean)."""
+        b, f, t = x.shape
+        for i in range(b):
+            for _ in range(self.freq_masks):
+                w = int(rng.integers(0, self.freq_width + 1))
+                lo = int(rng.integers(0, max(1, f - w)))
+                x[i, lo:lo + w, :] = 0
+            for _ in range(self.time_masks):
+                w = int(rng.integers(0, self.time_width + 1))
+                lo = int(rng.integers(0, max(1, t - w)))
+                x[i, :, lo:lo + w] = 0
+        return x
+
+
+def batches(shards: FeatureShards, norm: Normaliser, batch_size: int, rng: np.random.Generator | None
+            ) -> Iterator[tuple[torch.Tensor, torch.Tensor, np.ndarray]]:
+    """``(x (B, F, T) float32 normalised, y (B, Ty) float32, indices)``; shuffled when ``rng`` is given."""
+    order = rng.permutation(len(shards)) if rng is not None else np.arange(len(shards))
+    for start in range(0, len(order), batch_size):
+        idx = order[start:start + batch_size]
+        items = [shards[int(i)] for i in idx]
+        x = torch.from_numpy(np.stack([a for a, _ in items]).astype(np.float32))
+        y = torch.from_numpy(np.stack([b for _, b in items]).astype(np.float32))
+        yield norm(x), y, idx
+
+
+def train_one_epoch(model: nn.Module, shards: FeatureShards, norm: Normaliser, optimizer: torch.optim.Optimizer,
+                    batch_size: int, rng: np.random.Generator, augment: SpecAugment,
+                    pos_weight: float | None = None, on_batch=None) -> float:
+    """One pass over the training shards; returns the mean per-clip loss."""
+    model.train()
+    total, count = 0.0, 0
+    for x, y, _ in batches(shards, norm, batch_size, rng):
+        augment(x, rng)
+        loss = sequence_loss(model(x), y, pos_weight)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+        optimizer.step()
+        total += loss.item() * len(y)
+        count += len(y)
+        if on_batch is not None:
+            on_batch(len(y))
+    return total / max(count, 1)
+
+
+@torch.inference_mode()
+def score_split(model: nn.Module, shards: FeatureShards, norm: Normaliser, batch_size: int = 32
+                ) -> tuple[np.ndarray, float]:
+    """Per-step probabilities ``(N, Ty)`` for every clip of a split, and the mean loss."""
+    model.eval()
+    probs, total = [], 0.0
+    for x, y, _ in batches(shards, norm, batch_size, None):
+        logits = model(x)
+        total += float(sequence_loss(logits, y)) * len(y)
+        probs.append(torch.sigmoid(logits).numpy())
+    return np.concatenate(probs), total / max(len(shards), 1)
