@@ -48,6 +48,7 @@ class DetectParams(StrictModel):
     max_side: int = Field(640, ge=64)
     min_side: int = Field(32, ge=1)
     max_aspect: float = Field(4.0, ge=1.0)
+    clahe: bool = True
     photos_per_task: int = Field(128, ge=1)
 
     def settings(self) -> DetectSettings:

@@ -33,6 +33,7 @@ class DetectSettings:
     max_side: int = 640  # photos are decoded at about this long side for detection
     min_side: int = 32  # smallest usable photo, pixels
     max_aspect: float = 4.0  # most elongated usable photo (long side / short side)
+    clahe: bool = True  # local contrast equalisation of the grey image before detection
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,8 @@ def cascade() -> cv2.CascadeClassifier:
 def detect_faces(rgb: np.ndarray, s: DetectSettings) -> list[tuple[int, int, int, int]]:
     """Boxes (x, y, w, h) of frontal faces in an RGB image, largest first."""
     gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+    if s.clahe:  # lifts low-contrast (e.g. dark-skinned) faces; a global equalisation hurts instead
+        gray = cv2.createCLAHE(clipLimit=2.0, tileGridSize=(4, 4)).apply(gray)
     found = cascade().detectMultiScale(gray, scaleFactor=s.scale_factor, minNeighbors=s.min_neighbors,
                                        minSize=(s.min_detect_px, s.min_detect_px))
     boxes = [tuple(int(v) for v in b) for b in (found if len(found) else [])]
