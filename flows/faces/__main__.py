@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     from flows.faces.commands import cluster, enrol
 
     if args.command == "enrol":
-        summary = enrol(encoder, db, args.dir)
+        summary = enrol(encoder, db, args.dir, params.database.k)
     else:
         from pathlib import Path
 

@@ -20,11 +20,11 @@ from tasks.io import atomic_dir, write_json
 
 
 @flow(name="faces-enrol")
-def enrol(encoder_dir: str, db_dir: str, people_dir: str) -> dict:
+def enrol(encoder_dir: str, db_dir: str, people_dir: str, k: int = 2) -> dict:
     """Add every ``people_dir/<person>/`` photo to the database without retraining."""
     encoder = load_encoder(encoder_dir)
     summary = Q.enrol_folder(db_dir, encoder, people_dir, pd.Timestamp.now(tz="UTC").floor("s"),
-                             encoder.calibration)
+                             encoder.calibration, k)
     publish_table("faces-enrol", [{"person": p, "photos": n} for p, n in summary["people"].items()],
                   f"Enrolled into {db_dir}")
     if summary["errors"]:

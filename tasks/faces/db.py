@@ -113,11 +113,12 @@ def save(db: FaceDB, folder: Path | str) -> Path:
     folder = Path(folder)
     dim = db.calibration.dim
     flat = pa.array(db.embeddings.astype(np.float32).ravel(), pa.float32())
-    times = pd.to_datetime(db.rows["time"], utc=True).dt.as_unit("s") if len(db) else pd.Series([], "datetime64[s, UTC]")
+    ts = pa.timestamp("s", tz="UTC")
+    times = pa.array(pd.to_datetime(db.rows["time"], utc=True).dt.as_unit("s"), ts) if len(db) else pa.array([], ts)
     table = pa.Table.from_arrays(
         [pa.array(db.rows["person"].tolist(), pa.string()), pa.array(db.rows["photo_id"].tolist(), pa.string()),
          pa.array(db.rows["sha256"].tolist(), pa.string()), pa.FixedSizeListArray.from_arrays(flat, dim),
-         pa.array(db.rows["encoder"].tolist(), pa.string()), pa.array(times, pa.timestamp("s", tz="UTC"))],
+         pa.array(db.rows["encoder"].tolist(), pa.string()), times],
         schema=schema(dim))
     meta = json.dumps(db.calibration.__dict__, sort_keys=True).encode()
     table = table.replace_schema_metadata({META_KEY: meta})

@@ -29,11 +29,11 @@ def threshold_of(db: D.FaceDB) -> float:
 
 
 def enrol_folder(folder_db: str, encoder: Encoder, people_dir: str, time: pd.Timestamp,
-                 calibration: dict | None = None) -> dict:
+                 calibration: dict | None = None, k: int = 2) -> dict:
     """Add every ``people_dir/<person>/`` photo to the database (created if needed), no retraining.
 
     ``calibration`` (threshold, target_far, calibrated_on), usually the encoder's own, is stored
-    when the database has none yet.
+    when the database has none yet; ``k`` (neighbours that vote) only when it is created.
     """
     root = Path(people_dir)
     if not root.is_dir():
@@ -42,7 +42,7 @@ def enrol_folder(folder_db: str, encoder: Encoder, people_dir: str, time: pd.Tim
     if not folders:
         raise DataError(f"{root}: no person folders (expected {root}/<person>/<photo>.jpg)")
     dim = encoder.model.config.embedding_dim
-    db = D.open_or_create(folder_db, encoder.hash, dim, k=2)
+    db = D.open_or_create(folder_db, encoder.hash, dim, k=k)
     db.check_encoder(encoder.hash, f"database {folder_db}")
     if db.calibration.threshold is None and calibration and calibration.get("threshold") is not None:
         db = D.with_threshold(db, calibration["threshold"], calibration["target_far"],

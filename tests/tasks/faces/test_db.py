@@ -77,3 +77,13 @@ def test_replacing_a_photo_keeps_one_row(tmp_path):
     db = small_db(tmp_path)
     db.add(["ann"], ["ann/1"], ["new"], unit(1, seed=9), "enc-a", T0)
     assert len(db) == 6 and db.rows.set_index("photo_id").loc["ann/1", "sha256"] == "new"
+
+
+def test_an_emptied_database_still_saves_and_loads(tmp_path):
+    small_db(tmp_path)
+    D.delete_person(tmp_path, "ann")
+    D.delete_person(tmp_path, "ben")
+    back = D.load(tmp_path)
+    assert len(back) == 0 and back.embeddings.shape == (0, 128)
+    dist, idx = D.nearest(back.embeddings, unit(1), 2)
+    assert dist.shape == (1, 0)
