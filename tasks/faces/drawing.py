@@ -142,14 +142,17 @@ def draw_face(p: Person, shot: Shot) -> tuple[np.ndarray, np.ndarray]:
     if p.hair_style in (1, 2, 3, 4, 5):
         top = {1: 0.35, 2: 0.45, 3: 0.45, 4: 0.4, 5: 0.7}[p.hair_style]
         E(hair_layer, (0, -a * 0.72), (1.06, top + 0.15), 1.0)
-        if p.hair_style == 2:
-            E(hair_layer, (-0.2, -a * 0.6), (0.8, 0.35), 1.0, angle=10)
         if p.hair_style == 4:
             E(hair_layer, (0.45, -a * 0.62), (0.7, 0.28), 1.0, angle=-20)
         cut = np.zeros((n, n), np.float32)
         E(cut, (0, 0.12), (1.05, a * 0.82), 1.0)
-        if p.hair_style != 2:
-            hair_layer *= 1 - cut
+        hair_layer *= 1 - cut
+        if p.hair_style == 2:  # a fringe over the forehead, stopping above the brows
+            fringe = np.zeros((n, n), np.float32)
+            E(fringe, (-0.2, -a * 0.6), (0.8, 0.35), 1.0, angle=10)
+            brow_line = oy + (p.eye_y - p.brow_gap - p.eye_h - 0.12) * unit
+            fringe[int(max(0, brow_line)):] = 0
+            hair_layer = np.maximum(hair_layer, fringe)
     beard = np.clip(beard_layer, 0, 1)[..., None] * 0.75
     img = img * (1 - beard) + beard * np.minimum(np.array(hair, np.float32), skin * 0.6)
     mask = np.clip(hair_layer, 0, 1)[..., None]
