@@ -15,9 +15,11 @@ import yaml
 
 from flows.art.stages import dvc_stages as art_stages
 from flows.day_night.stages import dvc_stages as day_night_stages
+from flows.faces.stages import dvc_stages as faces_stages
 from flows.trigger_word.stages import dvc_stages as trigger_word_stages
 from tasks.art.config import Layout as ArtLayout
 from tasks.day_night.config import Layout as DayNightLayout
+from tasks.faces.config import Layout as FacesLayout
 from tasks.trigger_word.config import Layout as TriggerWordLayout
 
 DATA_DIR = "${base.data_dir}"
@@ -29,6 +31,7 @@ def all_stages() -> dict[str, dict]:
     stages |= trigger_word_stages(TriggerWordLayout(DATA_DIR))
     stages |= day_night_stages(DayNightLayout(DATA_DIR))
     stages |= art_stages(ArtLayout(DATA_DIR))
+    stages |= faces_stages(FacesLayout(DATA_DIR))
     return stages
 
 

@@ -1,0 +1,109 @@
+"""Command line of the faces pipeline: ``python -m flows.faces <stage|command> [--params FILE]``.
+
+Stages (each a DVC stage): collect, detect, split, train, database, evaluate.
+Commands: enrol DIR, verify --person ID PHOTO, identify PHOTO..., cluster DIR, delete --person ID;
+``--db`` (default: the pipeline's database) and ``--encoder`` (default: the pipeline's
+checkpoint) choose what they use. verify and identify print JSON lines on stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from flows.runtime import add_params_argument, add_runner_argument, run_cli
+from tasks.config import load_params
+from tasks.faces.config import FacesParams, Layout
+
+STAGES = ("collect", "detect", "split", "train", "database", "evaluate")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m flows.faces", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name in STAGES:
+        p = sub.add_parser(name, help=f"run the {name} stage")
+        add_params_argument(p)
+        add_runner_argument(p)
+
+    def command(name: str, help: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help)
+        p.add_argument("--db", help="database folder (default: the pipeline's, under base.data_dir)")
+        p.add_argument("--encoder", help="encoder checkpoint folder (default: the pipeline's)")
+        add_params_argument(p)
+        return p
+
+    command("enrol", "add every DIR/<person>/ photo to the database (no retraining)").add_argument("dir")
+    p = command("verify", "1:1: is PHOTO the enrolled person? (one JSON object)")
+    p.add_argument("--person", required=True)
+    p.add_argument("photo")
+    p = command("identify", "1:N: who is in each photo? (one JSON object per line)")
+    p.add_argument("photos", nargs="+")
+    p.add_argument("--k", type=int, help="neighbours that vote (default: the database's)")
+    p = command("cluster", "group an unlabelled folder by person (k-means, k by silhouette)")
+    p.add_argument("dir")
+    p.add_argument("--out", help="output folder (default: <data_dir>/faces/clusters/<DIR's name>)")
+    command("delete", "remove a person: every row and cached crop").add_argument("--person", required=True)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    base, params = load_params(args.params, "faces", FacesParams)
+    layout = Layout(base.data_dir)
+    if args.command in STAGES:
+        return run_stage(args, base, params, layout)
+    encoder = args.encoder or str(layout.encoder)
+    db = args.db or str(layout.db)
+    if args.command in ("verify", "identify", "delete"):
+        from tasks.faces import db as D
+        from tasks.faces import query as Q
+        from tasks.faces.encoder import load_encoder
+
+        if args.command == "delete":
+            out = [{"db": db, "person": args.person, "removed_rows": D.delete_person(db, args.person)}]
+        elif args.command == "verify":
+            out = [Q.verify(D.load(db), load_encoder(encoder), args.person, args.photo)]
+        else:
+            out = Q.identify(D.load(db), load_encoder(encoder), args.photos, args.k)
+        for obj in out:
+            sys.stdout.write(json.dumps(obj) + "\n")
+        return 1 if any("error" in o for o in out) and args.command == "verify" else 0
+    from flows.faces.commands import cluster, enrol
+
+    if args.command == "enrol":
+        summary = enrol(encoder, db, args.dir, params.database.k)
+    else:
+        from pathlib import Path
+
+        out_dir = args.out or str(layout.clusters / Path(args.dir).resolve().name)
+        summary = cluster(base, params.cluster, encoder, args.dir, out_dir)
+    sys.stdout.write(json.dumps(summary) + "\n")
+    return 0
+
+
+def run_stage(args: argparse.Namespace, base, params: FacesParams, layout: Layout) -> int:
+    from flows.faces import collect, database, detect, evaluate, split, train
+    from flows.runtime import with_runner
+
+    L = layout
+    calls = {
+        "collect": (collect.collect, (base, params.collect, str(L.collect))),
+        "detect": (detect.detect, (base, params.detect, str(L.manifest), str(L.detect))),
+        "split": (split.split, (base, params.split, str(L.faces), str(L.split))),
+        "train": (train.train, (base, params.train, params.detect, params.database, str(L.faces), str(L.crops),
+                                str(L.assignments), str(L.train))),
+        "database": (database.database, (base, params.database, str(L.encoder), str(L.faces), str(L.crops),
+                                         str(L.db))),
+        "evaluate": (evaluate.evaluate, (base, params.database, params.cluster, str(L.encoder), str(L.faces),
+                                         str(L.crops), str(L.assignments), str(L.evaluate))),
+    }
+    flow_obj, flow_args = calls[args.command]
+    with_runner(flow_obj, base, args.task_runner)(*flow_args)
+    return 0
+
+
+if __name__ == "__main__":
+    run_cli(main)

@@ -1,0 +1,229 @@
+"""The embedding database: a Parquet table of enrolled face embeddings plus cached crops.
+
+A database is a folder::
+
+    embeddings.parquet   person, photo_id, sha256, embedding fixed_size_list<float32>[D],
+                         encoder (checkpoint hash), time; the calibration (threshold, target
+                         FAR, k, encoder hash) rides in the file's schema metadata
+    crops/<person>/      the face crop of every enrolled photo (PNG), for review
+
+Every vector in one database comes from one encoder; :meth:`FaceDB.check_encoder` refuses
+a query made with another (vectors of two models are not comparable). Search is exact:
+:func:`nearest` returns the same neighbours, in the same order, as a brute-force scan.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+from PIL import Image
+
+from tasks.errors import DataError
+from tasks.io import atomic_file
+
+TABLE = "embeddings.parquet"
+CROPS = "crops"
+META_KEY = b"faces"
+
+
+class EncoderMismatch(DataError):
+    """A query or enrolment with an encoder other than the one that built the database."""
+
+
+def schema(dim: int) -> pa.Schema:
+    return pa.schema([("person", pa.string()), ("photo_id", pa.string()), ("sha256", pa.string()),
+                      ("embedding", pa.list_(pa.float32(), dim)), ("encoder", pa.string()),
+                      ("time", pa.timestamp("s", tz="UTC"))])
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """What the database was built with and the threshold calibrated for it."""
+
+    encoder: str  # checkpoint hash (models.checkpoint.state_dict_hash)
+    dim: int
+    threshold: float | None = None  # verification / "unknown" distance threshold
+    target_far: float | None = None  # the false-accept rate the threshold was set for
+    k: int = 2  # neighbours that vote in identification
+    calibrated_on: str = ""  # what the threshold was calibrated on (people, pairs)
+
+
+@dataclass
+class FaceDB:
+    """Rows (person, photo_id, sha256, encoder, time) and their ``(N, D)`` float32 embeddings."""
+
+    calibration: Calibration
+    rows: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
+        columns=["person", "photo_id", "sha256", "encoder", "time"]))
+    embeddings: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        if self.embeddings is None:
+            self.embeddings = np.zeros((0, self.calibration.dim), np.float32)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    @property
+    def persons(self) -> list[str]:
+        return sorted(set(self.rows["person"]))
+
+    def check_encoder(self, encoder_hash: str, where: str = "the database") -> None:
+        """Fail clearly unless ``encoder_hash`` is the encoder every row was made with."""
+        if encoder_hash != self.calibration.encoder:
+            raise EncoderMismatch(
+                f"{where} was built with encoder {self.calibration.encoder}, but the encoder loaded is "
+                f"{encoder_hash}: embeddings of two models are not comparable. Use the encoder "
+                "checkpoint that built it (--encoder), or build a new database with this one.")
+
+    def add(self, persons: list[str], photo_ids: list[str], hashes: list[str], emb: np.ndarray,
+            encoder_hash: str, time: pd.Timestamp) -> int:
+        """Enrol photos (a photo id already present is replaced); returns rows added or replaced."""
+        self.check_encoder(encoder_hash)
+        if emb.shape != (len(photo_ids), self.calibration.dim):
+            raise ValueError(f"embeddings {emb.shape} do not match {len(photo_ids)} photos x {self.calibration.dim}")
+        keep = ~self.rows["photo_id"].isin(set(photo_ids)).to_numpy()
+        new = pd.DataFrame({"person": persons, "photo_id": photo_ids, "sha256": hashes,
+                            "encoder": encoder_hash, "time": time})
+        rows = pd.concat([self.rows[keep], new], ignore_index=True) if keep.any() else new
+        embs = np.concatenate([self.embeddings[keep], emb.astype(np.float32)])
+        order = np.lexsort((rows["photo_id"].to_numpy(), rows["person"].to_numpy()))
+        self.rows, self.embeddings = rows.iloc[order].reset_index(drop=True), np.ascontiguousarray(embs[order])
+        return len(photo_ids)
+
+    def delete(self, person: str) -> int:
+        """Remove every row of ``person``; returns how many."""
+        hit = (self.rows["person"] == person).to_numpy()
+        self.rows, self.embeddings = self.rows[~hit].reset_index(drop=True), self.embeddings[~hit]
+        return int(hit.sum())
+
+    def of(self, person: str) -> np.ndarray:
+        return self.embeddings[(self.rows["person"] == person).to_numpy()]
+
+
+def save(db: FaceDB, folder: Path | str) -> Path:
+    """Write the table atomically (deterministic bytes for equal content)."""
+    folder = Path(folder)
+    dim = db.calibration.dim
+    flat = pa.array(db.embeddings.astype(np.float32).ravel(), pa.float32())
+    ts = pa.timestamp("s", tz="UTC")
+    times = pa.array(pd.to_datetime(db.rows["time"], utc=True).dt.as_unit("s"), ts) if len(db) else pa.array([], ts)
+    table = pa.Table.from_arrays(
+        [pa.array(db.rows["person"].tolist(), pa.string()), pa.array(db.rows["photo_id"].tolist(), pa.string()),
+         pa.array(db.rows["sha256"].tolist(), pa.string()), pa.FixedSizeListArray.from_arrays(flat, dim),
+         pa.array(db.rows["encoder"].tolist(), pa.string()), times],
+        schema=schema(dim))
+    meta = json.dumps(db.calibration.__dict__, sort_keys=True).encode()
+    table = table.replace_schema_metadata({META_KEY: meta})
+    folder.mkdir(parents=True, exist_ok=True)
+    with atomic_file(folder / TABLE) as tmp:
+        pq.write_table(table, tmp, compression="zstd")
+    return folder / TABLE
+
+
+def load(folder: Path | str) -> FaceDB:
+    """Read a database folder; a clear error when it is not one."""
+    path = Path(folder) / TABLE
+    if not path.is_file():
+        raise DataError(f"{path}: no face database here; build one with `python -m flows.faces enrol DIR "
+                        f"--db {folder}` (or run the pipeline's database stage)")
+    table = pq.read_table(path)
+    raw = (table.schema.metadata or {}).get(META_KEY)
+    if raw is None:
+        raise DataError(f"{path}: not a face database (no calibration metadata)")
+    cal = Calibration(**json.loads(raw))
+    emb = table.column("embedding").combine_chunks()
+    values = emb.values.to_numpy(zero_copy_only=False) if len(emb) else np.zeros(0, np.float32)
+    embeddings = values.astype(np.float32).reshape(len(table), cal.dim)
+    rows = table.drop(["embedding"]).to_pandas()
+    stale = sorted(set(rows["encoder"]) - {cal.encoder})
+    if stale:
+        raise EncoderMismatch(f"{path}: rows made by encoder(s) {stale} beside {cal.encoder}; rebuild the database")
+    return FaceDB(cal, rows, np.ascontiguousarray(embeddings))
+
+
+def open_or_create(folder: Path | str, encoder_hash: str, dim: int, k: int) -> FaceDB:
+    """The database in ``folder``, or a new empty one for this encoder (no threshold yet)."""
+    if (Path(folder) / TABLE).is_file():
+        return load(folder)
+    return FaceDB(Calibration(encoder=encoder_hash, dim=dim, k=k))
+
+
+def with_threshold(db: FaceDB, threshold: float, target_far: float, calibrated_on: str) -> FaceDB:
+    return replace(db, calibration=replace(db.calibration, threshold=threshold, target_far=target_far,
+                                           calibrated_on=calibrated_on))
+
+
+def crop_path(folder: Path | str, person: str, photo_id: str) -> Path:
+    safe = photo_id.replace("/", "__")
+    return Path(folder) / CROPS / person / f"{safe}.png"
+
+
+def save_crops(folder: Path | str, persons: list[str], photo_ids: list[str], crops: list[np.ndarray]) -> None:
+    for person, pid, crop in zip(persons, photo_ids, crops, strict=True):
+        path = crop_path(folder, person, pid)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_file(path) as tmp:
+            Image.fromarray(crop).save(tmp, format="PNG")
+
+
+def delete_person(folder: Path | str, person: str) -> int:
+    """Remove every row and cached file of ``person`` from the database in ``folder``."""
+    db = load(folder)
+    removed = db.delete(person)
+    if removed == 0:
+        raise DataError(f"{Path(folder) / TABLE}: no person {person!r} enrolled")
+    save(db, folder)
+    shutil.rmtree(Path(folder) / CROPS / person, ignore_errors=True)
+    return removed
+
+
+class ExactIndex:
+    """Exact k-nearest-neighbour search over fixed rows (row norms computed once).
+
+    One matrix-vector product ranks every row (``|e - q|^2 = |e|^2 - 2 e.q + |q|^2``); rows
+    whose approximate distance lies within a rounding bound of the k-th are re-scored exactly
+    as a brute-force scan scores them, ties going to the lower row, so the answer is the scan's.
+    """
+
+    def __init__(self, embeddings: np.ndarray):
+        self.embeddings = np.ascontiguousarray(embeddings, np.float32)  # (N, D)
+        self.norms = np.einsum("ij,ij->i", self.embeddings, self.embeddings)  # (N,)
+        self.slack = 1e-4 * (1.0 + float(self.norms.max(initial=0.0)))
+
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """``(M, k)`` distances (ascending) and row indices of the ``k`` nearest rows of each query."""
+        e = self.embeddings
+        k = min(k, len(e))
+        queries = np.atleast_2d(queries).astype(np.float32)
+        dists = np.empty((len(queries), k), np.float32)
+        index = np.empty((len(queries), k), np.int64)
+        if k == 0:
+            return dists, index
+        for m, q in enumerate(queries):
+            approx = self.norms - 2.0 * (e @ q)  # (N,), |q|^2 left out: the same for every row
+            kth = np.partition(approx, k - 1)[k - 1]
+            cand = np.flatnonzero(approx <= kth + self.slack + 1e-4 * float(q @ q))
+            exact = ((e[cand] - q) ** 2).sum(axis=1)
+            order = np.lexsort((cand, exact))[:k]
+            index[m], dists[m] = cand[order], np.sqrt(exact[order])
+        return dists, index
+
+
+def nearest(embeddings: np.ndarray, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Exact k nearest rows of ``embeddings`` for each query (see :class:`ExactIndex`)."""
+    return ExactIndex(embeddings).search(queries, k)
+
+
+def brute_force(embeddings: np.ndarray, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The reference: every row's distance, sorted (ties to the lower row)."""
+    exact = ((embeddings - query.astype(np.float32)) ** 2).sum(axis=1)
+    order = np.lexsort((np.arange(len(exact)), exact))[:k]
+    return np.sqrt(exact[order]), order
