@@ -32,8 +32,9 @@ def test_both_runs_end_and_outputs_match_dvc_lock(two_runs):
     repo, _, codes, outputs = two_runs
     assert codes == [0, 0], outputs
     assert "Data and pipelines are up to date" in dvc(repo, "status", *STAGES).stdout
-    # one run did the work; the other waited for the lock, then found nothing stale
-    assert sum("another pipeline run holds" in o for o in outputs) == 1, outputs
+    # One run did the work; the other found nothing stale once it had the lock (it waited for it
+    # when the runs overlapped; on a fast machine the first may be done before the second starts).
+    assert sum("another pipeline run holds" in o for o in outputs) <= 1, outputs
     assert sum("1 of 1 stages stale" in o for o in outputs) == 1, outputs
     assert sum("0 of 1 stages stale" in o for o in outputs) == 1, outputs
 
