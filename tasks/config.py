@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from tasks.errors import ParamsError
 
@@ -37,6 +37,21 @@ class BaseParams(StrictModel):
     )
     workers: int = Field(2, ge=1, description="Workers for the task runner.")
     retries: int = Field(2, ge=0, description="Retries of file-reading/writing tasks.")
+
+
+class SplitRuleParams(StrictModel):
+    """Split sizes: explicit dev/test fractions, or the lecture's rule (see ``tasks.splits``)."""
+
+    dev_fraction: float | None = Field(None, ge=0, le=1)
+    test_fraction: float | None = Field(None, ge=0, le=1)
+    rule_fraction: float = Field(0.2, gt=0, lt=0.5)
+    rule_cap: int = Field(10000, ge=1)
+
+    @model_validator(mode="after")
+    def _sum(self) -> SplitRuleParams:
+        if (self.dev_fraction or 0) + (self.test_fraction or 0) >= 1:
+            raise ValueError("dev_fraction + test_fraction must leave room for train")
+        return self
 
 
 M = TypeVar("M", bound=BaseModel)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from pydantic import Field, field_validator, model_validator
 
-from tasks.config import StrictModel
+from tasks.config import SplitRuleParams, StrictModel
 
 BALANCE_CHOICES = ("sampler", "class_weights", "downsample", "none")
 
@@ -60,18 +60,8 @@ class ValidateParams(StrictModel):
     near_duplicate_distance: int = Field(8, ge=0, le=32)
 
 
-class SplitParams(StrictModel):
-    dev_fraction: float | None = Field(None, ge=0, le=1)
-    test_fraction: float | None = Field(None, ge=0, le=1)
-    rule_fraction: float = Field(0.2, gt=0, lt=0.5)
-    rule_cap: int = Field(10000, ge=1)
+class SplitParams(SplitRuleParams):
     montage: int = Field(32, ge=0)
-
-    @model_validator(mode="after")
-    def _sum(self) -> SplitParams:
-        if (self.dev_fraction or 0) + (self.test_fraction or 0) >= 1:
-            raise ValueError("dev_fraction + test_fraction must leave room for train")
-        return self
 
 
 class ModelParams(StrictModel):

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, field_validator
 
 from tasks.audio.noise import KINDS as BACKGROUND_KINDS
-from tasks.config import StrictModel
+from tasks.config import SplitRuleParams, StrictModel
 
 SPLITS = ("train", "dev", "test")
 
@@ -86,17 +86,8 @@ class CollectParams(StrictModel):
     min_backgrounds: int = Field(3, ge=1)
 
 
-class SplitParams(StrictModel):
-    dev_fraction: float | None = Field(None, ge=0, le=1)
-    test_fraction: float | None = Field(None, ge=0, le=1)
-    rule_fraction: float = Field(0.2, gt=0, lt=0.5)
-    rule_cap: int = Field(10000, ge=1)
-
-    @model_validator(mode="after")
-    def _sum(self) -> SplitParams:
-        if (self.dev_fraction or 0) + (self.test_fraction or 0) >= 1:
-            raise ValueError("dev_fraction + test_fraction must leave room for train")
-        return self
+class SplitParams(SplitRuleParams):
+    """Split sizes of words and backgrounds (groups of one voice or recording stay together)."""
 
 
 class AugmentParams(StrictModel):
