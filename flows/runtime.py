@@ -144,6 +144,14 @@ def add_runner_argument(parser: argparse.ArgumentParser) -> None:
                         help="override base.task_runner: threads, processes, dask, dask:ADDRESS")
 
 
+def add_stage_parsers(sub: argparse._SubParsersAction, stages: Iterable[str]) -> None:
+    """One subcommand per pipeline stage, each taking ``--params`` and ``--task-runner``."""
+    for name in stages:
+        p = sub.add_parser(name, help=f"run the {name} stage")
+        add_params_argument(p)
+        add_runner_argument(p)
+
+
 def with_runner(flow_obj: Any, base: BaseParams, override: str | None = None) -> Any:
     """The flow with the task runner chosen by ``override``, ``$DLPIPES_TASK_RUNNER`` or params."""
     spec = override or os.environ.get(RUNNER_ENV) or base.task_runner

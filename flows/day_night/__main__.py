@@ -6,7 +6,12 @@ import argparse
 import json
 import sys
 
-from flows.runtime import add_params_argument, add_runner_argument, run_cli, with_runner
+from flows.runtime import (
+    add_params_argument,
+    add_stage_parsers,
+    run_cli,
+    with_runner,
+)
 from tasks.config import load_params
 from tasks.day_night.config import DayNightParams, Layout
 
@@ -17,10 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m flows.day_night",
                                      description="Day/night image pipeline stages and commands.")
     sub = parser.add_subparsers(dest="command", required=True)
-    for name in STAGES:
-        p = sub.add_parser(name, help=f"run the {name} stage")
-        add_params_argument(p)
-        add_runner_argument(p)
+    add_stage_parsers(sub, STAGES)
     p = sub.add_parser("classify", help="classify image files; one JSON object per line")
     p.add_argument("files", nargs="+", metavar="FILE")
     p.add_argument("--checkpoint", help="checkpoint folder (default: the train stage's)")

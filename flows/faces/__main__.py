@@ -12,7 +12,7 @@ import argparse
 import json
 import sys
 
-from flows.runtime import add_params_argument, add_runner_argument, run_cli
+from flows.runtime import add_params_argument, add_stage_parsers, run_cli
 from tasks.config import load_params
 from tasks.faces.config import FacesParams, Layout
 
@@ -23,10 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m flows.faces", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
-    for name in STAGES:
-        p = sub.add_parser(name, help=f"run the {name} stage")
-        add_params_argument(p)
-        add_runner_argument(p)
+    add_stage_parsers(sub, STAGES)
 
     def command(name: str, help: str) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help)

@@ -5,7 +5,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from flows.runtime import add_params_argument, add_runner_argument, run_cli, with_runner
+from flows.runtime import (
+    add_params_argument,
+    add_runner_argument,
+    add_stage_parsers,
+    run_cli,
+    with_runner,
+)
 from tasks.config import load_params
 from tasks.trigger_word.config import Layout, TriggerWordParams
 
@@ -16,10 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m flows.trigger_word",
                                      description="Trigger-word pipeline stages and commands.")
     sub = parser.add_subparsers(dest="command", required=True)
-    for name in STAGES:
-        p = sub.add_parser(name, help=f"run the {name} stage")
-        add_params_argument(p)
-        add_runner_argument(p)
+    add_stage_parsers(sub, STAGES)
     p = sub.add_parser("dataset", help="build a labelled clip set from your own recordings")
     p.add_argument("--positives", required=True, help="folder of recordings of the trigger word")
     p.add_argument("--negatives", help="folder of recordings of other words")
