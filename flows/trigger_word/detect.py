@@ -13,14 +13,13 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from models.checkpoint import load_model
 from models.trigger_word import TriggerWordConfig, TriggerWordModel
 from tasks.audio.io import AudioReadError
 from tasks.trigger_word.detection import detect
-from tasks.trigger_word.inference import Scorer, stream_scores, write_with_chimes
+from tasks.trigger_word.inference import Scorer, score_file, write_with_chimes
 from tasks.trigger_word.modeling import feature_spec, normaliser
 
 
@@ -40,13 +39,7 @@ class Detector:
 
     def run(self, path: Path) -> list[dict]:
         """Detections of one file: ``[{"time_s", "score"}, ...]`` in time order."""
-        times, scores = [], []
-        for t, s in stream_scores(path, self.scorer, self.window_s):
-            times.append(t)
-            scores.append(s)
-        if not times:
-            return []
-        t, s = np.concatenate(times), np.concatenate(scores)
+        t, s = score_file(path, self.scorer, self.window_s)
         return [{"time_s": round(float(t[i]), 3), "score": round(float(s[i]), 4)}
                 for i in detect(s, self.threshold, self.refractory)]
 

@@ -37,7 +37,7 @@ from tasks.trigger_word.detection import (
 )
 from tasks.trigger_word.features import FeatureShards
 from tasks.trigger_word.hard_negatives import cut_windows
-from tasks.trigger_word.inference import Scorer, stream_scores
+from tasks.trigger_word.inference import Scorer, score_file
 from tasks.trigger_word.model_card import model_card
 from tasks.trigger_word.modeling import feature_spec, normaliser, positive_ends
 from tasks.trigger_word.negatives import write_sessions
@@ -58,11 +58,7 @@ def stream_sessions(folder: Path, rows: list[dict], scorer: Scorer, window_s: fl
     """(file, times, scores) for each session, streamed window by window."""
     out = []
     for row in rows:
-        times, scores = [], []
-        for t, s in stream_scores(folder / row["file"], scorer, window_s):
-            times.append(t)
-            scores.append(s)
-        out.append((row["file"], np.concatenate(times), np.concatenate(scores)))
+        out.append((row["file"], *score_file(folder / row["file"], scorer, window_s)))
         bar.update(1)
     return out
 

@@ -102,6 +102,14 @@ def stream_scores(path: Path | str, scorer: Scorer, window_s: float, block_s: fl
             yield emit(buf, start, win - hop)
 
 
+def score_file(path: Path | str, scorer: Scorer, window_s: float) -> tuple[np.ndarray, np.ndarray]:
+    """``(times_s, probabilities)`` of a whole file, streamed (see :func:`stream_scores`)."""
+    parts = list(stream_scores(path, scorer, window_s))
+    if not parts:
+        return np.zeros(0), np.zeros(0, np.float32)
+    return np.concatenate([t for t, _ in parts]), np.concatenate([s for _, s in parts])
+
+
 def chime(rate: int, seconds: float = 0.25) -> np.ndarray:
     """A short two-tone chime to mark a detection in an audio copy (the lecture's demo)."""
     t = np.arange(int(seconds * rate)) / rate
