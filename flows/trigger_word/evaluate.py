@@ -9,8 +9,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import shutil
 from dataclasses import asdict
 from pathlib import Path
@@ -45,12 +43,7 @@ from tasks.trigger_word.train import score_split
 
 
 def curve_csv(points) -> str:
-    buf = io.StringIO()
-    rows = [asdict(p) for p in points]
-    writer = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
-    writer.writeheader()
-    writer.writerows({k: round(v, 6) if isinstance(v, float) else v for k, v in r.items()} for r in rows)
-    return buf.getvalue()
+    return pd.DataFrame([asdict(p) for p in points]).round(6).to_csv(index=False, lineterminator="\n")
 
 
 def stream_sessions(folder: Path, rows: list[dict], scorer: Scorer, window_s: float, bar: Progress

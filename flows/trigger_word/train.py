@@ -7,13 +7,12 @@ from the last finished epoch instead of starting over.
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import torch
 from prefect import flow
 
@@ -50,11 +49,7 @@ def dev_quality(probs: np.ndarray, ends: list[list[float]], clock, clip_s: float
 
 
 def history_csv(history: list[dict]) -> str:
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=list(history[0]), lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(history)
-    return buf.getvalue()
+    return pd.DataFrame(history).to_csv(index=False, lineterminator="\n")
 
 
 def _save_state(path: Path, state: dict) -> None:
