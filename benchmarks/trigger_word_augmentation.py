@@ -20,28 +20,17 @@ from pathlib import Path
 
 import yaml
 
+from flows.presets import apply
 from flows.trigger_word.__main__ import main as stage
 
-OFF = {"synthesize.augment.speed": [1.0, 1.0], "synthesize.augment.eq_db": 0.0,
-       "synthesize.augment.reverb_prob": 0.0, "train.spec_augment.freq_masks": 0,
-       "train.spec_augment.time_masks": 0}
-
-
-def set_keys(tw: dict, keys: dict) -> None:
-    for dotted, value in keys.items():
-        *parents, leaf = dotted.split(".")
-        node = tw
-        for k in parents:
-            node = node[k]
-        node[leaf] = value
+OFF = {"trigger_word.synthesize.augment.speed": [1.0, 1.0], "trigger_word.synthesize.augment.eq_db": 0.0,
+       "trigger_word.synthesize.augment.reverb_prob": 0.0, "trigger_word.train.spec_augment.freq_masks": 0,
+       "trigger_word.train.spec_augment.time_masks": 0}
 
 
 def run(variant: str, params: dict, root: Path, source: Path | None) -> dict:
     data = root / variant
-    p = json.loads(json.dumps(params))
-    p["base"]["data_dir"] = str(data)
-    if variant == "off":
-        set_keys(p["trigger_word"], OFF)
+    p = apply(params, {"base.data_dir": str(data), **(OFF if variant == "off" else {})})
     file = root / f"{variant}.yaml"
     file.write_text(yaml.safe_dump(p, sort_keys=False))
     stages = ["synthesize", "features", "train", "evaluate"]
