@@ -8,6 +8,12 @@ the course's description: pydub ``overlay`` per inserted word, placement on a 1 
 retries on overlap, -20 dBFS normalisation, WAV export, one process. Ours runs
 ``synthesize_shard`` on 2 worker processes (both cores). Peak memory is measured in fresh
 processes at two clip counts to show it stays flat.
+
+Every contender's clips stay on disk until the end. Deleting thousands of files just before
+a contender runs would bill it for the deletion: for a few minutes afterwards ext4 skips
+recently freed inodes one by one when it creates a file (``recently_deleted`` in the
+kernel), which cost up to 0.9 ms of CPU per new file on our machines. For the same reason,
+leave a few minutes between two runs of this benchmark.
 """
 
 from __future__ import annotations
@@ -15,7 +21,6 @@ from __future__ import annotations
 import argparse
 import os
 import resource
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -89,13 +94,39 @@ def cpu_seconds() -> float:
 CPU: dict[str, float] = {}
 
 
-def timed(fn, *args, label: str = "") -> float:
+def settle(outputs: list[Path]) -> None:
+    """Write out every dirty page, then drop the clips in the folders ``outputs`` from the page cache.
+
+    Each contender then starts with no writeback of the previous one pending and the same free
+    memory, without deleting its files (see the module docstring for why not).
+    """
+    os.sync()
+    for path in (p for folder in outputs for p in folder.rglob("*.wav")):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        finally:
+            os.close(fd)
+
+
+def file_create_ms(folder: Path, n: int = 300) -> float:
+    """Milliseconds to create one empty file in ``folder`` now (a probe of the filesystem's state)."""
+    folder.mkdir()
+    t = time.perf_counter()
+    for i in range(n):
+        os.close(os.open(folder / f"{i}", os.O_WRONLY | os.O_CREAT, 0o644))
+    return 1000 * (time.perf_counter() - t) / n
+
+
+def timed(fn, *args, label: str, done: list[Path]) -> float:
     """Wall seconds of ``fn(*args)``; its CPU seconds (all processes) go to ``CPU[label]``.
+
+    The output folders of earlier contenders, ``done``, are first settled (:func:`settle`).
 
     CPU time is the steadier figure on a shared machine: other load stretches the wall clock
     but barely changes how much work a contender does.
     """
-    os.sync()  # start each contender with no dirty pages of the previous one left to write
+    settle(done)
     c, t = cpu_seconds(), time.perf_counter()
     fn(*args)
     wall = time.perf_counter() - t
@@ -125,17 +156,20 @@ def main() -> None:
         pools = make_sources(tmp / "src")
         print(f"sources: {len(pools.positives)} positives, {len(pools.negatives)} negatives, "
               f"{len(pools.backgrounds)} backgrounds; {os.cpu_count()} CPUs")
+        probe = file_create_ms(tmp / "probe")
+        print(f"creating a file takes {probe:.3f} ms here now"
+              + (" (slow: files were deleted in the last minutes, which skews every contender; see the docstring)"
+                 if probe > 0.1 else ""))
         (tmp / "base").mkdir()
-        t_base = timed(course_style, pools, args.clips, tmp / "base", label="base")
-        shutil.rmtree(tmp / "base")
+        t_base = timed(course_style, pools, args.clips, tmp / "base", label="base", done=[])
         base_rate = args.clips / t_base
         print(f"baseline (pydub overlay, 1 process): {args.clips} clips in {t_base:.2f} s = {base_rate:.0f} clips/s; "
               f"{1000 * CPU['base'] / args.clips:.2f} CPU-ms per clip")
         for workers in (1, 2):
             out = tmp / f"ours{workers}"
             out.mkdir()
-            t = timed(ours, pools, args.clips, out, workers, label=f"ours{workers}")
-            shutil.rmtree(out)
+            t = timed(ours, pools, args.clips, out, workers, label=f"ours{workers}",
+                      done=[tmp / "base", *(tmp / f"ours{w}" for w in range(1, workers))])
             cpu = CPU[f"ours{workers}"]
             print(f"ours ({workers} process{'es' if workers > 1 else ''}): {args.clips} clips in {t:.2f} s = "
                   f"{args.clips / t:.0f} clips/s = {args.clips / t / base_rate:.1f}x baseline (wall); "

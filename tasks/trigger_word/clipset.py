@@ -58,7 +58,12 @@ def synthesize_shard(split: str, indices: Sequence[int], pools: Pools, p: Synthe
     """
     if not pools.backgrounds:
         raise ValueError(f"split {split!r} has no background recordings")
-    rel_root = Path(os.path.relpath(pools.root.resolve(), out.resolve()))
+    rel = Path(os.path.relpath(pools.root.resolve(), out.resolve())).as_posix()
+    prefix = "" if rel == "." else f"{rel}/"
+
+    def from_out(source: str) -> str:  # plain strings: pathlib per clip costs more than the clip's maths
+        return source if os.path.isabs(source) else prefix + source
+
     (out / split).mkdir(parents=True, exist_ok=True)
     cache: dict[str, np.ndarray] = {}
     rows = []
@@ -67,16 +72,16 @@ def synthesize_shard(split: str, indices: Sequence[int], pools: Pools, p: Synthe
         pcm, limit_db = render_clip(plan, pools.root, p, sample_rate, cache)
         clip_id = f"{split}-{index:07d}"
         path = f"{split}/{clip_id}.wav"
-        write_pcm16_wav(out / path, pcm, sample_rate)
+        write_pcm16_wav(os.path.join(out, path), pcm, sample_rate)
         ends = [e.end for e in plan.events if e.kind == "positive"]
         rows.append({
             "clip_id": clip_id, "split": split, "path": path, "sample_rate": sample_rate,
             "samples": plan.samples, "labels": labels_for(ends, plan.samples, p.ty, p.label_ones),
-            "events": [{"kind": e.kind, "source": (rel_root / e.source).as_posix(), "start": e.start,
+            "events": [{"kind": e.kind, "source": from_out(e.source), "start": e.start,
                         "end": e.end, "gain_db": e.gain_db, "speed": e.speed, "eq_seed": e.eq_seed,
                         "reverb_rt60_s": e.reverb_rt60_s} for e in plan.events],
             "n_positives": len(ends), "n_negatives": len(plan.events) - len(ends),
-            "clip_seed": plan.clip_seed, "background": (rel_root / plan.background).as_posix(),
+            "clip_seed": plan.clip_seed, "background": from_out(plan.background),
             "background_offset": plan.background_offset,
             "background_gain_db": plan.background_gain_db, "limiter_db": limit_db,
         })

@@ -18,7 +18,7 @@ import numpy as np
 import soundfile as sf
 
 from tasks.audio.augment import augment_word
-from tasks.audio.io import float_to_pcm16, pcm16_wav_samples
+from tasks.audio.io import pcm16_wav_samples
 from tasks.io import stable_unit
 from tasks.trigger_word.config import SynthesizeParams
 
@@ -136,27 +136,79 @@ def plan_clip(seed: int, pools: Pools, p: SynthesizeParams, sample_rate: int) ->
     return plan
 
 
-def _read_window(path: Path, offset: int, n: int, gain: float, cache: dict) -> np.ndarray:
-    """``n`` samples of a background from ``offset``, times ``gain``, as float32."""
-    key = ("memmap", path)
+CHUNK = 65_536  # samples per block when converting the background: small enough to stay in the CPU cache
+
+
+def _background(root: Path, name: str, offset: int, n: int, gain: float, cache: dict
+                ) -> tuple[np.ndarray, np.float32]:
+    """The clip's background window and the float32 factor that scales it to [-1, 1] at its level.
+
+    For a mono 16-bit WAV at least ``offset + n`` samples long this is an int16 slice of a
+    memory map and ``gain / 32768``; for any other file, a decoded float32 window already
+    scaled (factor 1), repeated when the background is shorter than a clip.
+    """
+    key = ("memmap", name)
     if key not in cache:
-        cache[key] = pcm16_wav_samples(path)
+        pcm = pcm16_wav_samples(root / name)
+        cache[key] = None if pcm is None else pcm.view(np.ndarray)  # plain slices: no memmap bookkeeping
     pcm = cache[key]
+    if pcm is not None and len(pcm) >= offset + n:
+        return pcm[offset:offset + n], np.float32(gain / 32768.0)
     if pcm is not None:
         x = np.multiply(pcm[offset:offset + n], np.float32(gain / 32768.0), dtype=np.float32)
     else:
-        x, _ = sf.read(str(path), start=offset, frames=n, dtype="float32", always_2d=False)
+        x, _ = sf.read(str(root / name), start=offset, frames=n, dtype="float32", always_2d=False)
         x *= np.float32(gain)
     if len(x) < n:  # a background shorter than a clip is repeated
         x = np.resize(x, n)
-    return x
+    return x, np.float32(1.0)
+
+
+def _gaps(events: Sequence[Event], n: int) -> list[tuple[int, int]]:
+    """The sample ranges of a clip that no word covers (events sorted by start, never overlapping)."""
+    gaps, at = [], 0
+    for ev in events:
+        if ev.start > at:
+            gaps.append((at, ev.start))
+        at = max(at, ev.end)
+    if at < n:
+        gaps.append((at, n))
+    return gaps
+
+
+def _int_peak(window: np.ndarray, spans: list[tuple[int, int]], k: np.float32) -> np.float32:
+    """The float32 peak of ``window * k`` over ``spans``: the integer peak times ``k``.
+
+    Rounding is monotonic, so this is exactly the peak of the products, without forming them.
+    """
+    top = max((max(int(window[a:b].max()), -int(window[a:b].min())) for a, b in spans if b > a), default=0)
+    return np.float32(np.float32(top) * k)
+
+
+def _to_pcm16(x: np.ndarray, scale: np.float32 | None, out: np.ndarray) -> None:
+    """``out[:] = rint(x * scale * 32767)`` in float32, in place in ``x`` (``scale`` None: 1)."""
+    if scale is not None:
+        np.multiply(x, scale, out=x)
+    np.multiply(x, np.float32(32767.0), out=x)
+    np.rint(x, out=x)
+    out[:] = x  # |x| <= PEAK_LIMIT * 32767 after limiting, so the cast never overflows
 
 
 def render_clip(plan: ClipPlan, root: Path, p: SynthesizeParams, sample_rate: int,
                 cache: dict) -> tuple[np.ndarray, float]:
-    """Mix a planned clip; returns int16 samples and the peak-limiting gain applied (dB)."""
-    x = _read_window(root / plan.background, plan.background_offset, plan.samples,
-                     10 ** (plan.background_gain_db / 20), cache)
+    """Mix a planned clip; returns int16 samples and the peak-limiting gain applied (dB).
+
+    In float32: the background window times its gain, plus each word times its gain; when
+    the mix peaks above ``PEAK_LIMIT`` the whole clip is scaled down to it; then rounded to
+    int16. Only the words' spans are ever held as float arrays: the peak of the rest is the
+    background's integer peak times its gain (rounding is monotonic, so this is exact), and
+    the rest is converted to int16 block by block. The result is what mixing the whole clip
+    in float32 would give, bit for bit, at a fraction of the memory traffic.
+    """
+    window, k = _background(root, plan.background, plan.background_offset, plan.samples,
+                            10 ** (plan.background_gain_db / 20), cache)
+    integer = window.dtype == np.int16
+    mixed = []
     for ev in plan.events:
         word = cache.get(ev.source)
         if word is None:
@@ -164,16 +216,42 @@ def render_clip(plan: ClipPlan, root: Path, p: SynthesizeParams, sample_rate: in
             cache[ev.source] = word
         w = augment_word(word, sample_rate, ev.end - ev.start, ev.speed, p.augment.eq_db,
                          ev.eq_seed, ev.reverb_rt60_s)
-        x[ev.start:ev.end] += w * np.float32(10 ** (ev.gain_db / 20))
-    peak = float(np.abs(x).max())
-    limit_db = 0.0
+        seg = np.multiply(window[ev.start:ev.end], k, dtype=np.float32)
+        seg += w * np.float32(10 ** (ev.gain_db / 20))
+        mixed.append((ev.start, ev.end, seg))
+    gaps = _gaps(plan.events, plan.samples)
+
+    words_peak = max((np.abs(seg).max() for _, _, seg in mixed), default=np.float32(0.0))
+    if integer:
+        # The whole window's peak bounds the gaps'; only when that bound would engage the
+        # limiter does the exact peak of the gaps matter.
+        peak = max(words_peak, _int_peak(window, [(0, plan.samples)], k))
+        if peak > PEAK_LIMIT:
+            peak = max(words_peak, _int_peak(window, gaps, k))
+    else:
+        peak = max([words_peak] + [np.abs(window[a:b]).max() for a, b in gaps])
+    peak = float(peak)
+    scale, limit_db = None, 0.0
     if peak > PEAK_LIMIT:
-        x *= np.float32(PEAK_LIMIT / peak)
+        scale = np.float32(PEAK_LIMIT / peak)
         limit_db = 20 * np.log10(PEAK_LIMIT / peak)
-    return float_to_pcm16(x), limit_db
+
+    out = np.empty(plan.samples, np.int16)
+    buf = cache.get("block")
+    if buf is None:
+        buf = cache["block"] = np.empty(CHUNK, np.float32)
+    for a, b in gaps:
+        for i in range(a, b, CHUNK):
+            j = min(i + CHUNK, b)
+            block = buf[:j - i]
+            np.multiply(window[i:j], k, out=block, dtype=np.float32)
+            _to_pcm16(block, scale, out[i:j])
+    for a, b, seg in mixed:
+        _to_pcm16(seg, scale, out[a:b])
+    return out, limit_db
 
 
-def write_pcm16_wav(path: Path, pcm: np.ndarray, sample_rate: int) -> None:
+def write_pcm16_wav(path: Path | str, pcm: np.ndarray, sample_rate: int) -> None:
     """Write mono int16 samples as a canonical 44-byte-header WAV (fast, byte-stable).
 
     One ``writev`` of the header and the sample buffer: no intermediate copy of the audio.

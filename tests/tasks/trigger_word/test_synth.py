@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from tasks.audio.augment import augment_word
 from tasks.trigger_word.config import AugmentParams, SynthesizeParams
 from tasks.trigger_word.synth import (
     Pools,
@@ -99,3 +100,51 @@ def test_rendered_clip_contains_the_words_where_planned(pools):
         inside[ev.start:ev.end] = True
         assert np.sqrt(np.mean(x[ev.start:ev.end] ** 2)) > 0.05
     assert np.sqrt(np.mean(x[~inside] ** 2)) < 0.01
+
+
+def whole_clip_mix(plan, root: Path, p: SynthesizeParams, sr: int) -> np.ndarray:
+    """The plainest float32 rendering of a plan: the whole clip as one array, then int16."""
+    info = sf.info(str(root / plan.background))
+    gain = 10 ** (plan.background_gain_db / 20)
+    if info.subtype == "PCM_16" and info.channels == 1:
+        pcm, _ = sf.read(str(root / plan.background), dtype="int16")
+        x = np.multiply(pcm[plan.background_offset:plan.background_offset + plan.samples],
+                        np.float32(gain / 32768.0), dtype=np.float32)
+    else:
+        x, _ = sf.read(str(root / plan.background), dtype="float32")
+        x = x[plan.background_offset:plan.background_offset + plan.samples] * np.float32(gain)
+    x = np.resize(x, plan.samples)
+    for ev in plan.events:
+        word, _ = sf.read(str(root / ev.source), dtype="float32")
+        w = augment_word(word, sr, ev.end - ev.start, ev.speed, p.augment.eq_db, ev.eq_seed, ev.reverb_rt60_s)
+        x[ev.start:ev.end] += w * np.float32(10 ** (ev.gain_db / 20))
+    peak = float(np.abs(x).max())
+    if peak > 0.99:
+        x *= np.float32(0.99 / peak)
+    return np.rint(x * np.float32(32767.0)).astype(np.int16)
+
+
+@pytest.mark.parametrize("background", ["pcm16", "float", "short"])
+def test_render_equals_the_whole_clip_float_mix_bit_for_bit(pools, background):
+    """render_clip mixes only the words' spans in float and converts the rest block by block;
+    the samples must still be exactly those of mixing the whole clip in float32, limiter included."""
+    sr, root = 8000, pools.root
+    rng = np.random.default_rng(1)
+    noise = 0.2 * rng.standard_normal(sr * 12).astype(np.float32)
+    noise[::sr // 4] = rng.choice([-1, 1], 48) * rng.uniform(0.5, 0.99, 48)  # clicks: the loudest is
+    # sometimes under a word, so the peak of the background alone is not the clip's
+    if background == "short":  # 3 s of background for 10-s clips: repeated
+        noise = noise[:3 * sr]
+    sf.write(root / "bg-mix.wav", noise, sr, subtype="FLOAT" if background == "float" else "PCM_16")
+    pools = Pools(root, pools.positives, pools.negatives, (Source("bg-mix.wav", len(noise), -14.0),))
+    p = SynthesizeParams(positives=(0, 4), negatives=(0, 2), background_db=(-30, 6),
+                         word_to_background_db=(-30, -10),  # quiet words: clicks set the peak
+                         augment=AugmentParams(speed=(0.9, 1.1), eq_db=6, reverb_prob=0.5))
+    limited = 0
+    cache: dict = {}
+    for seed in range(40):
+        plan = plan_clip(seed, pools, p, sr)
+        pcm, limit_db = render_clip(plan, root, p, sr, cache)
+        np.testing.assert_array_equal(pcm, whole_clip_mix(plan, root, p, sr))
+        limited += limit_db < 0
+    assert 0 < limited < 40  # both sides of the limiter were exercised
