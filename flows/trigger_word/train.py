@@ -7,6 +7,7 @@ from the last finished epoch instead of starting over.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from pathlib import Path
@@ -33,7 +34,7 @@ from tasks.trigger_word.modeling import (
     positive_ends,
     read_meta,
 )
-from tasks.trigger_word.train import SpecAugment, score_split, train_one_epoch
+from tasks.trigger_word.train import SpecAugment, lr_factor, score_split, train_one_epoch
 
 STATE = "state.pt"
 
@@ -75,6 +76,10 @@ def train_into(out: Path, layout: Layout, base: BaseParams, params: TrainParams)
     torch.manual_seed(base.seed)
     model = TriggerWordModel(config)
     optimizer = torch.optim.Adam(model.parameters(), lr=params.learning_rate, weight_decay=params.weight_decay)
+    steps_per_epoch = -(-len(train_set) // params.batch_size)
+    warmup = int(round(params.warmup_epochs * steps_per_epoch))
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, functools.partial(
+        lr_factor, total_steps=params.epochs * steps_per_epoch, warmup_steps=warmup, schedule=params.lr_schedule))
     rng = np.random.default_rng([base.seed, 11])
     history: list[dict] = []
     best: dict | None = None
@@ -84,6 +89,7 @@ def train_into(out: Path, layout: Layout, base: BaseParams, params: TrainParams)
         if state.get("fingerprint") == fingerprint:
             model.load_state_dict(state["model"])
             optimizer.load_state_dict(state["optimizer"])
+            scheduler.load_state_dict(state["scheduler"])
             rng.bit_generator.state = state["rng"]
             torch.set_rng_state(state["torch_rng"])
             history, best = state["history"], state["best"]
@@ -98,9 +104,10 @@ def train_into(out: Path, layout: Layout, base: BaseParams, params: TrainParams)
     with Progress(remaining * len(train_set), "train", unit="clip") as bar:
         for epoch in range(len(history) + 1, params.epochs + 1):
             train_loss = train_one_epoch(model, train_set, norm, optimizer, params.batch_size, rng, augment,
-                                         params.pos_weight, on_batch=bar.update)
+                                         params.pos_weight, on_batch=bar.update, scheduler=scheduler)
             probs, dev_loss = score_split(model, dev_set, norm)
-            row = {"epoch": epoch, "train_loss": round(train_loss, 5), "dev_loss": round(dev_loss, 5),
+            row = {"epoch": epoch, "lr": float(f"{scheduler.get_last_lr()[0]:.3g}"),
+                   "train_loss": round(train_loss, 5), "dev_loss": round(dev_loss, 5),
                    **{k: round(v, 5) for k, v in dev_quality(probs, dev_ends, clock, clip_s,
                                                               params.dev_target_fa_per_hour).items()}}
             history.append(row)
@@ -112,7 +119,8 @@ def train_into(out: Path, layout: Layout, base: BaseParams, params: TrainParams)
                      epoch, params.epochs, train_loss, dev_loss, row["dev_frr"], row["dev_fa_per_hour"],
                      row["dev_threshold"], "  *best*" if best["epoch"] == epoch else "")
             _save_state(state_path, {"fingerprint": fingerprint, "model": model.state_dict(),
-                                     "optimizer": optimizer.state_dict(), "rng": rng.bit_generator.state,
+                                     "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+                                     "rng": rng.bit_generator.state,
                                      "torch_rng": torch.get_rng_state(), "history": history, "best": best})
     model.load_state_dict(best["model"])
     summary = {"best_epoch": best["epoch"], "epochs": params.epochs,

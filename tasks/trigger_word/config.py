@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 
@@ -177,6 +178,8 @@ class TrainParams(StrictModel):
     epochs: int = Field(10, ge=1)
     batch_size: int = Field(16, ge=1)
     learning_rate: float = Field(1e-3, gt=0)
+    lr_schedule: Literal["constant", "cosine"] = "constant"
+    warmup_epochs: float = Field(0.0, ge=0)
     weight_decay: float = Field(0.0, ge=0)
     pos_weight: float | None = Field(None, gt=0)
     spec_augment: SpecAugmentParams = SpecAugmentParams()

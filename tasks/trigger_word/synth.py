@@ -237,9 +237,9 @@ def render_clip(plan: ClipPlan, root: Path, p: SynthesizeParams, sample_rate: in
         limit_db = 20 * np.log10(PEAK_LIMIT / peak)
 
     out = np.empty(plan.samples, np.int16)
-    buf = cache.get("block")
+    buf = cache.get(("block",))
     if buf is None:
-        buf = cache["block"] = np.empty(CHUNK, np.float32)
+        buf = cache[("block",)] = np.empty(CHUNK, np.float32)
     for a, b in gaps:
         for i in range(a, b, CHUNK):
             j = min(i + CHUNK, b)

@@ -7,6 +7,7 @@ comes from generators seeded by the caller.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -55,10 +56,28 @@ def batches(shards: FeatureShards, norm: Normaliser, batch_size: int, rng: np.ra
         yield norm(x), y, idx
 
 
+def lr_factor(step: int, total_steps: int, warmup_steps: int, schedule: str) -> float:
+    """Multiplier of the base learning rate at optimisation step ``step`` (0-based).
+
+    ``constant``: 1 after a linear warm-up; ``cosine``: the warm-up, then half a cosine from 1
+    down to 0 at ``total_steps``, so the last epochs take small steps and the weights settle.
+    """
+    if step < warmup_steps:
+        return (step + 1) / warmup_steps
+    if schedule == "constant":
+        return 1.0
+    progress = (step - warmup_steps) / max(1, total_steps - warmup_steps)
+    return 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
+
+
 def train_one_epoch(model: nn.Module, shards: FeatureShards, norm: Normaliser, optimizer: torch.optim.Optimizer,
                     batch_size: int, rng: np.random.Generator, augment: SpecAugment,
-                    pos_weight: float | None = None, on_batch=None) -> float:
-    """One pass over the training shards; returns the mean per-clip loss."""
+                    pos_weight: float | None = None, on_batch=None,
+                    scheduler: torch.optim.lr_scheduler.LRScheduler | None = None) -> float:
+    """One pass over the training shards; returns the mean per-clip loss.
+
+    ``scheduler``, when given, steps after every optimisation step.
+    """
     model.train()
     total, count = 0.0, 0
     for x, y, _ in batches(shards, norm, batch_size, rng):
@@ -68,6 +87,8 @@ def train_one_epoch(model: nn.Module, shards: FeatureShards, norm: Normaliser, o
         loss.backward()
         nn.utils.clip_grad_norm_(model.parameters(), 5.0)
         optimizer.step()
+        if scheduler is not None:
+            scheduler.step()
         total += loss.item() * len(y)
         count += len(y)
         if on_batch is not None:

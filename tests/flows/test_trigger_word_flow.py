@@ -248,7 +248,8 @@ def test_killed_training_resumes_and_ends_where_an_uninterrupted_run_does(pipeli
 
     root, params_file = pipeline_run
     params = yaml.safe_load(params_file.read_text())
-    params["trigger_word"]["train"]["epochs"] = 8
+    # the cosine schedule's position must be restored too, or the resumed run's steps differ
+    params["trigger_word"]["train"].update(epochs=8, lr_schedule="cosine", warmup_epochs=1.0)
     runs = {}
     for name in ("killed", "straight"):
         data = tmp_path / name
@@ -278,6 +279,7 @@ def test_killed_training_resumes_and_ends_where_an_uninterrupted_run_does(pipeli
     assert main(["train", "--params", str(file)]) == 0
     history = pd.read_csv(tw / "reports" / "train_history.csv")
     assert list(history.epoch) == list(range(1, 9))
+    assert history.lr.is_monotonic_decreasing and history.lr.iloc[-1] < 1e-6  # cosine to 0, across the kill
 
     straight_tw, straight_file = runs["straight"]
     assert main(["train", "--params", str(straight_file)]) == 0
