@@ -34,15 +34,17 @@ def logistic_loss(logits: Tensor, targets: Tensor, pos_weight: float | None = No
                                               pos_weight=_pos_weight(pos_weight, logits))
 
 
-def sequence_loss(logits: Tensor, targets: Tensor, pos_weight: float | None = None) -> Tensor:
+def sequence_loss(logits: Tensor, targets: Tensor, pos_weight: float | None = None,
+                  weight: Tensor | None = None) -> Tensor:
     """Trigger word: the logistic loss at every output step, summed over time, averaged over clips.
 
     ``logits`` and ``targets`` are ``(B, Ty)`` (targets: the run of ones right after each
     "activate"). ``L = sum_t -[p y_t log s(z_t) + (1 - y_t) log(1 - s(z_t))]``. Summing over
     steps, not averaging, keeps a clip's few positive steps from being drowned by its many
-    zeros; ``pos_weight`` (``p``) can weigh them up further.
+    zeros; ``pos_weight`` (``p``) can weigh them up further. ``weight`` (``(B, Ty)``, optional)
+    multiplies each step's term, e.g. to weigh up the zeros right after a confusable word.
     """
-    per_step = F.binary_cross_entropy_with_logits(logits, targets.to(logits.dtype),
+    per_step = F.binary_cross_entropy_with_logits(logits, targets.to(logits.dtype), weight=weight,
                                                   pos_weight=_pos_weight(pos_weight, logits), reduction="none")
     return per_step.sum(dim=1).mean()
 

@@ -27,6 +27,7 @@ from tasks.trigger_word.config import Layout, TrainParams
 from tasks.trigger_word.detection import DEFAULT_THRESHOLDS, det_curve, pick_threshold
 from tasks.trigger_word.features import FeatureShards
 from tasks.trigger_word.modeling import (
+    after_negatives,
     clock_for,
     data_fingerprint,
     model_config,
@@ -97,6 +98,11 @@ def train_into(out: Path, layout: Layout, base: BaseParams, params: TrainParams)
         else:
             log.info("train: ignoring saved state of a run with other params or data")
     augment = SpecAugment(**params.spec_augment.model_dump())
+    step_weights = None
+    if params.negative_weight != 1.0:
+        hard = after_negatives(clips, "train", meta["ty"], params.negative_window_s)
+        labels = np.stack(clips[clips.split == "train"].labels.to_numpy()).astype(bool)
+        step_weights = np.where(hard & ~labels, np.float32(params.negative_weight), np.float32(1.0))
     log.info("train: %d train / %d dev clips, features %d x %d -> %d steps, %d parameters",
              len(train_set), len(dev_set), meta["n_bins"], meta["n_frames"], meta["ty"],
              sum(p.numel() for p in model.parameters()))
@@ -104,7 +110,8 @@ def train_into(out: Path, layout: Layout, base: BaseParams, params: TrainParams)
     with Progress(remaining * len(train_set), "train", unit="clip") as bar:
         for epoch in range(len(history) + 1, params.epochs + 1):
             train_loss = train_one_epoch(model, train_set, norm, optimizer, params.batch_size, rng, augment,
-                                         params.pos_weight, on_batch=bar.update, scheduler=scheduler)
+                                         params.pos_weight, on_batch=bar.update, scheduler=scheduler,
+                                         step_weights=step_weights)
             probs, dev_loss = score_split(model, dev_set, norm)
             row = {"epoch": epoch, "lr": float(f"{scheduler.get_last_lr()[0]:.3g}"),
                    "train_loss": round(train_loss, 5), "dev_loss": round(dev_loss, 5),

@@ -182,6 +182,8 @@ class TrainParams(StrictModel):
     warmup_epochs: float = Field(0.0, ge=0)
     weight_decay: float = Field(0.0, ge=0)
     pos_weight: float | None = Field(None, gt=0)
+    negative_weight: float = Field(1.0, gt=0)
+    negative_window_s: float = Field(0.5, gt=0)
     spec_augment: SpecAugmentParams = SpecAugmentParams()
     threads: int = Field(2, ge=1)
     dev_target_fa_per_hour: float = Field(0.5, ge=0)

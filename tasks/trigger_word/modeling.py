@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +17,7 @@ from tasks.io import sha256_file
 from tasks.trigger_word.config import ModelParams
 from tasks.trigger_word.detection import StepClock
 from tasks.trigger_word.inference import Normaliser
+from tasks.trigger_word.synth import labels_for
 
 
 def read_meta(features_dir: Path) -> dict:
@@ -54,6 +56,20 @@ def positive_ends(clips: pd.DataFrame, split: str) -> list[list[float]]:
     part = clips[clips.split == split]
     return [[ev["end"] / row.sample_rate for ev in row.events if ev["kind"] == "positive"]
             for row in part.itertuples()]
+
+
+def after_negatives(clips: pd.DataFrame, split: str, ty: int, window_s: float) -> np.ndarray:
+    """``(N, Ty)`` bool: for each clip of ``split`` (manifest order), the steps in the ``window_s``
+    seconds right after each *negative* word ends, placed by the positives' label rule.
+
+    These are the steps where a confusable word ("activist", "captivate") would make the
+    detector fire, so the loss can weigh their zero labels up.
+    """
+    part = clips[clips.split == split]
+    rows = [labels_for([ev["end"] for ev in row.events if ev["kind"] == "negative"], row.samples, ty,
+                       max(1, math.ceil(window_s * ty * row.sample_rate / row.samples)))
+            for row in part.itertuples()]
+    return np.stack(rows).astype(bool) if rows else np.zeros((0, ty), bool)
 
 
 def data_fingerprint(features_dir: Path) -> str:

@@ -73,16 +73,19 @@ def lr_factor(step: int, total_steps: int, warmup_steps: int, schedule: str) -> 
 def train_one_epoch(model: nn.Module, shards: FeatureShards, norm: Normaliser, optimizer: torch.optim.Optimizer,
                     batch_size: int, rng: np.random.Generator, augment: SpecAugment,
                     pos_weight: float | None = None, on_batch=None,
-                    scheduler: torch.optim.lr_scheduler.LRScheduler | None = None) -> float:
+                    scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
+                    step_weights: np.ndarray | None = None) -> float:
     """One pass over the training shards; returns the mean per-clip loss.
 
-    ``scheduler``, when given, steps after every optimisation step.
+    ``scheduler``, when given, steps after every optimisation step. ``step_weights``
+    (``(N, Ty)``, aligned with ``shards``) weighs each clip's per-step loss terms.
     """
     model.train()
     total, count = 0.0, 0
-    for x, y, _ in batches(shards, norm, batch_size, rng):
+    for x, y, idx in batches(shards, norm, batch_size, rng):
         augment(x, rng)
-        loss = sequence_loss(model(x), y, pos_weight)
+        weight = None if step_weights is None else torch.from_numpy(step_weights[idx])
+        loss = sequence_loss(model(x), y, pos_weight, weight)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         nn.utils.clip_grad_norm_(model.parameters(), 5.0)

@@ -28,7 +28,7 @@ def shrink(params: dict, data_dir: Path) -> dict:
     tw["synthesize"].update(clips={"train": 8, "dev": 4, "test": 4}, shard_size=3)
     tw["synthesize"]["augment"].update(speed=[0.9, 1.1], eq_db=6.0, reverb_prob=0.5)
     tw["features"].update(shard_size=5)  # the preset's 16 kHz log-mel: 40 x 499 frames, Ty 122
-    tw["train"].update(epochs=2, batch_size=4)
+    tw["train"].update(epochs=2, batch_size=4, negative_weight=3.0)  # the confusable-weighted loss path
     tw["train"]["model"].update(conv_filters=16, gru_units=12)
     tw["evaluate"].update(negative_minutes=1.0, session_minutes=0.5, mine_minutes=0.5)
     return params

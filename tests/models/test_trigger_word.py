@@ -42,6 +42,15 @@ def test_sequence_loss_sums_over_steps_and_averages_over_clips():
     assert sequence_loss(logits, targets).item() == pytest.approx(5 * torch.log(torch.tensor(2.0)).item())
 
 
+def test_sequence_loss_weighs_each_step():
+    logits = torch.zeros(2, 5)
+    targets = torch.zeros(2, 5)
+    weight = torch.ones(2, 5)
+    weight[0, 1:3] = 4.0  # two steps of clip 0 count four times: 11 + 5 steps' worth over 2 clips
+    log2 = torch.log(torch.tensor(2.0)).item()
+    assert sequence_loss(logits, targets, weight=weight).item() == pytest.approx(16 * log2 / 2)
+
+
 def test_one_training_step_reduces_the_loss():
     torch.manual_seed(0)
     model = TriggerWordModel(SMALL)

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from tasks.trigger_word.train import SpecAugment, lr_factor
+from tasks.trigger_word.modeling import after_negatives
+from tasks.trigger_word.train import SpecAugment, lr_factor, train_one_epoch
 
 
 def test_warmup_rises_linearly_to_the_base_rate():
@@ -59,3 +60,60 @@ def test_spec_augment_is_a_function_of_the_generator():
     aug(a, np.random.default_rng(5))
     aug(b, np.random.default_rng(5))
     assert torch.equal(a, b)
+
+
+def clips_frame(events_per_clip: list[list[tuple[str, int]]], samples: int = 160_000, rate: int = 16_000):
+    """A clips manifest with the given (kind, end sample) events, all in the train split."""
+    import pandas as pd
+
+    return pd.DataFrame({
+        "split": "train", "samples": samples, "sample_rate": rate,
+        "events": [[{"kind": k, "end": e} for k, e in evs] for evs in events_per_clip],
+    })
+
+
+def test_after_negatives_marks_the_window_after_each_negative_end_only():
+    ty = 122  # 10 s: 12.2 steps per second, so 0.5 s is ceil(6.1) = 7 steps
+    clips = clips_frame([[("negative", 80_000), ("positive", 120_000)], [], [("negative", 159_999)]])
+    hard = after_negatives(clips, "train", ty, 0.5)
+    e = 80_000 * ty // 160_000  # 61: the label rule's step for an end sample
+    assert np.flatnonzero(hard[0]).tolist() == list(range(e + 1, e + 8))
+    assert not hard[1].any()
+    assert not hard[2].any()  # a word ending at the last sample has no step after it
+
+
+def test_step_weights_change_what_an_epoch_learns():
+    """Weighing up steps makes a different (and seeded: repeatable) training step."""
+    from models.trigger_word import TriggerWordConfig, TriggerWordModel
+    from tasks.trigger_word.inference import Normaliser
+
+    class Shards:
+        def __init__(self):
+            g = np.random.default_rng(0)
+            self.x = g.standard_normal((8, 10, 60)).astype(np.float16)
+            self.y = np.zeros((8, 14), np.uint8)  # (60 - 5) // 4 + 1 steps
+            self.y[:, 3:5] = 1
+
+        def __len__(self):
+            return 8
+
+        def __getitem__(self, i):
+            return self.x[i], self.y[i]
+
+    config = TriggerWordConfig(n_freq=10, conv_filters=8, conv_kernel=5, conv_stride=4, gru_units=6)
+    norm = Normaliser(np.zeros(10, np.float32), np.ones(10, np.float32))
+    weights = np.ones((8, 14), np.float32)
+    weights[:, 6:9] = 5.0
+
+    def one_epoch(step_weights):
+        torch.manual_seed(0)
+        model = TriggerWordModel(config)
+        opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+        loss = train_one_epoch(model, Shards(), norm, opt, 4, np.random.default_rng(1), SpecAugment(),
+                               step_weights=step_weights)
+        return loss, torch.cat([p.detach().flatten() for p in model.parameters()])
+
+    plain, weighted, again = one_epoch(None), one_epoch(weights), one_epoch(weights)
+    assert weighted[0] > plain[0]  # the weighted steps add to the loss
+    assert not torch.equal(plain[1], weighted[1])
+    assert torch.equal(weighted[1], again[1])
