@@ -22,14 +22,14 @@ ROOT = Path(__file__).resolve().parents[1]
 # Dotted key -> value, applied over params.yaml.
 PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
     "params-full.yaml": ("Full scale of the default (CPU) settings: every voice, more rates and pitches, "
-                         "eight times the training clips, two hours of negative audio per split.", {
+                         "eight times the training clips, four hours of negative audio per split.", {
         "trigger_word.collect.tts.voices": 0,
         "trigger_word.collect.tts.rates": [125, 150, 175, 200, 225],
         "trigger_word.collect.tts.pitches": [30, 45, 60, 75],
         "trigger_word.collect.generated_backgrounds.count": 66,
         "trigger_word.synthesize.clips": {"train": 16000, "dev": 600, "test": 600},
         "trigger_word.train.epochs": 20,
-        "trigger_word.evaluate.negative_minutes": 120.0,
+        "trigger_word.evaluate.negative_minutes": 240.0,
         "trigger_word.evaluate.mine_minutes": 30.0,
     }),
     "params-lecture.yaml": ("The lecture's trigger-word settings: 44.1 kHz clips, linear spectrogram "
