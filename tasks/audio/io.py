@@ -54,14 +54,6 @@ def write_wav(path: Path | str, x: np.ndarray, sr: int) -> None:
         sf.write(str(tmp), x, sr, subtype="PCM_16", format="WAV")
 
 
-def float_to_pcm16(x: np.ndarray) -> np.ndarray:
-    """Round float audio in [-1, 1] to int16 (scale 32767, values outside clipped)."""
-    y = np.multiply(x, np.float32(32767.0), dtype=np.float32)
-    np.rint(y, out=y)
-    np.clip(y, -32768, 32767, out=y)
-    return y.astype(np.int16)
-
-
 def pcm16_wav_samples(path: Path | str) -> np.ndarray | None:
     """Memory-map the samples of a mono 16-bit PCM WAV (no decoding); None for any other file.
 
