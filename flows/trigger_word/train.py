@@ -81,6 +81,14 @@ def train_into(out: Path, layout: Layout, base: BaseParams, params: TrainParams)
     warmup = int(round(params.warmup_epochs * steps_per_epoch))
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, functools.partial(
         lr_factor, total_steps=params.epochs * steps_per_epoch, warmup_steps=warmup, schedule=params.lr_schedule))
+    # The weights that are scored and kept: the trained ones, or their exponential moving
+    # average over about the last ``ema_epochs`` epochs of steps (BatchNorm statistics too).
+    average = None
+    if params.ema_epochs:
+        decay = 1.0 - 1.0 / max(1.0, params.ema_epochs * steps_per_epoch)
+        average = torch.optim.swa_utils.AveragedModel(
+            model, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(decay), use_buffers=True)
+    kept = model if average is None else average.module
     rng = np.random.default_rng([base.seed, 11])
     history: list[dict] = []
     best: dict | None = None
@@ -91,6 +99,8 @@ def train_into(out: Path, layout: Layout, base: BaseParams, params: TrainParams)
             model.load_state_dict(state["model"])
             optimizer.load_state_dict(state["optimizer"])
             scheduler.load_state_dict(state["scheduler"])
+            if average is not None:
+                average.load_state_dict(state["average"])
             rng.bit_generator.state = state["rng"]
             torch.set_rng_state(state["torch_rng"])
             history, best = state["history"], state["best"]
@@ -111,8 +121,8 @@ def train_into(out: Path, layout: Layout, base: BaseParams, params: TrainParams)
         for epoch in range(len(history) + 1, params.epochs + 1):
             train_loss = train_one_epoch(model, train_set, norm, optimizer, params.batch_size, rng, augment,
                                          params.pos_weight, on_batch=bar.update, scheduler=scheduler,
-                                         step_weights=step_weights)
-            probs, dev_loss = score_split(model, dev_set, norm)
+                                         step_weights=step_weights, average=average)
+            probs, dev_loss = score_split(kept, dev_set, norm)
             row = {"epoch": epoch, "lr": float(f"{scheduler.get_last_lr()[0]:.3g}"),
                    "train_loss": round(train_loss, 5), "dev_loss": round(dev_loss, 5),
                    **{k: round(v, 5) for k, v in dev_quality(probs, dev_ends, clock, clip_s,
@@ -121,18 +131,19 @@ def train_into(out: Path, layout: Layout, base: BaseParams, params: TrainParams)
             key = (row["dev_frr"], row["dev_fa_per_hour"], row["dev_loss"])
             if best is None or key < tuple(best["key"]):
                 best = {"key": list(key), "epoch": epoch,
-                        "model": {k: v.clone() for k, v in model.state_dict().items()}}
+                        "model": {k: v.clone() for k, v in kept.state_dict().items()}}
             log.info("epoch %d/%d: train loss %.3f, dev loss %.3f, dev FRR %.3f at %.2f FA/h (thr %.3f)%s",
                      epoch, params.epochs, train_loss, dev_loss, row["dev_frr"], row["dev_fa_per_hour"],
                      row["dev_threshold"], "  *best*" if best["epoch"] == epoch else "")
             _save_state(state_path, {"fingerprint": fingerprint, "model": model.state_dict(),
                                      "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+                                     "average": None if average is None else average.state_dict(),
                                      "rng": rng.bit_generator.state,
                                      "torch_rng": torch.get_rng_state(), "history": history, "best": best})
-    model.load_state_dict(best["model"])
+    kept.load_state_dict(best["model"])
     summary = {"best_epoch": best["epoch"], "epochs": params.epochs,
                **{k: v for k, v in history[best["epoch"] - 1].items() if k != "epoch"}}
-    save_model(out / "checkpoint", model, config, meta={
+    save_model(out / "checkpoint", kept, config, meta={
         "features": {k: meta[k] for k in ("kind", "sample_rate", "n_fft", "hop", "n_mels", "n_bins", "n_frames", "ty")},
         "normaliser": {"mean": meta["mean"], "std": meta["std"]},
         "clip_seconds": clip_s, "train_params": params.model_dump(), "seed": base.seed,

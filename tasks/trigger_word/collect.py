@@ -69,8 +69,9 @@ def choose_voices(accents: Sequence[str], variants: Sequence[str], count: int, s
 def tts_plan(params: CollectParams, seed: int) -> list[list[TTSItem]]:
     """Everything to synthesise, in shards of whole voices (a voice never spans two shards).
 
-    Positives: every voice x rate x pitch. Negatives: every negative word once per voice
-    (or ``negatives_per_voice`` of them), each at a rate and pitch drawn for that voice.
+    Positives: every voice x rate x pitch. Negatives: every negative word per voice (or
+    ``negatives_per_voice`` of them), each said ``negative_takes`` times (at most once per
+    rate x pitch combination) at distinct combinations drawn for that voice.
     """
     t = params.tts
     voices = choose_voices(t.accents, t.variants, t.voices, seed)
@@ -83,10 +84,14 @@ def tts_plan(params: CollectParams, seed: int) -> list[list[TTSItem]]:
         if t.negatives_per_voice:
             words = [words[i] for i in sorted(rng.choice(len(words), min(t.negatives_per_voice, len(words)),
                                                          replace=False))]
+        grid = list(itertools.product(t.rates, t.pitches))
+        n_takes = min(t.negative_takes, len(grid))
         for w in words:
-            rate = int(rng.choice(t.rates))
-            pitch = int(rng.choice(t.pitches))
-            items.append(TTSItem("negative", Utterance(w, voice, rate, pitch)))
+            if n_takes == 1:
+                takes = [(int(rng.choice(t.rates)), int(rng.choice(t.pitches)))]
+            else:
+                takes = [grid[i] for i in sorted(rng.choice(len(grid), n_takes, replace=False))]
+            items += [TTSItem("negative", Utterance(w, voice, int(r), int(p))) for r, p in takes]
         per_voice.append(items)
     return [list(itertools.chain.from_iterable(per_voice[i:i + t.voices_per_shard]))
             for i in range(0, len(per_voice), t.voices_per_shard)]

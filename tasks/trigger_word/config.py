@@ -27,6 +27,7 @@ class TTSParams(StrictModel):
     rates: tuple[int, ...] = Field((140, 175, 210), min_length=1)
     pitches: tuple[int, ...] = Field((35, 50, 65), min_length=1)
     negatives_per_voice: int = Field(0, ge=0)
+    negative_takes: int = Field(1, ge=1)
     voices_per_shard: int = Field(8, ge=1)
 
     @field_validator("rates")
@@ -184,6 +185,7 @@ class TrainParams(StrictModel):
     pos_weight: float | None = Field(None, gt=0)
     negative_weight: float = Field(1.0, gt=0)
     negative_window_s: float = Field(0.5, gt=0)
+    ema_epochs: float = Field(0.0, ge=0)
     spec_augment: SpecAugmentParams = SpecAugmentParams()
     threads: int = Field(2, ge=1)
     dev_target_fa_per_hour: float = Field(0.5, ge=0)

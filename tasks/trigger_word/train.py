@@ -74,10 +74,12 @@ def train_one_epoch(model: nn.Module, shards: FeatureShards, norm: Normaliser, o
                     batch_size: int, rng: np.random.Generator, augment: SpecAugment,
                     pos_weight: float | None = None, on_batch=None,
                     scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
-                    step_weights: np.ndarray | None = None) -> float:
+                    step_weights: np.ndarray | None = None,
+                    average: torch.optim.swa_utils.AveragedModel | None = None) -> float:
     """One pass over the training shards; returns the mean per-clip loss.
 
-    ``scheduler``, when given, steps after every optimisation step. ``step_weights``
+    ``scheduler``, when given, steps after every optimisation step, and so does ``average``
+    (a running average of the weights, e.g. an exponential moving average). ``step_weights``
     (``(N, Ty)``, aligned with ``shards``) weighs each clip's per-step loss terms.
     """
     model.train()
@@ -92,6 +94,8 @@ def train_one_epoch(model: nn.Module, shards: FeatureShards, norm: Normaliser, o
         optimizer.step()
         if scheduler is not None:
             scheduler.step()
+        if average is not None:
+            average.update_parameters(model)
         total += loss.item() * len(y)
         count += len(y)
         if on_batch is not None:

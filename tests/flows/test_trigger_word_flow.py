@@ -248,8 +248,9 @@ def test_killed_training_resumes_and_ends_where_an_uninterrupted_run_does(pipeli
 
     root, params_file = pipeline_run
     params = yaml.safe_load(params_file.read_text())
-    # the cosine schedule's position must be restored too, or the resumed run's steps differ
-    params["trigger_word"]["train"].update(epochs=8, lr_schedule="cosine", warmup_epochs=1.0)
+    # the cosine schedule's position and the weights' moving average (what is kept) must be
+    # restored too, or the resumed run's steps and checkpoint differ
+    params["trigger_word"]["train"].update(epochs=8, lr_schedule="cosine", warmup_epochs=1.0, ema_epochs=1.0)
     runs = {}
     for name in ("killed", "straight"):
         data = tmp_path / name

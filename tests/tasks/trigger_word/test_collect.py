@@ -71,6 +71,25 @@ def test_tts_plan_keeps_voices_whole_and_covers_the_grid():
     assert tts_plan(p, seed=0) == shards
 
 
+def test_negative_takes_say_each_word_at_distinct_rates_and_pitches():
+    tts = dict(accents=("en-us", "en-gb"), variants=("m1", "f1"), rates=(150, 200), pitches=(40, 60))
+    words = ("active", "captivate", "hello")
+    one = [it for s in tts_plan(CollectParams(negative_words=words, tts=TTSParams(**tts)), seed=0) for it in s]
+    three = [it for s in tts_plan(CollectParams(negative_words=words, tts=TTSParams(**tts, negative_takes=3)),
+                                  seed=0) for it in s]
+    assert [it for it in three if it.kind == "positive"] == [it for it in one if it.kind == "positive"]
+    negatives = [it.utterance for it in three if it.kind == "negative"]
+    assert len(negatives) == 4 * 3 * 3
+    takes = {}
+    for u in negatives:
+        takes.setdefault((u.voice, u.text), set()).add((u.rate, u.pitch))
+    assert len(takes) == 4 * 3 and all(len(t) == 3 for t in takes.values())  # distinct ids, no repeats
+    assert len({(t.voice, t.text, t.rate, t.pitch) for t in negatives}) == len(negatives)
+    capped = [it for s in tts_plan(CollectParams(negative_words=words, tts=TTSParams(**tts, negative_takes=9)),
+                                   seed=0) for it in s if it.kind == "negative"]
+    assert len(capped) == 4 * 3 * 4  # at most every rate x pitch combination once
+
+
 @pytest.mark.parametrize("kind", ["negative", "background"])
 def test_kinds_have_their_own_limits(tmp_path, kind):
     sr = 16000

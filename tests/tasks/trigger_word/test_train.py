@@ -82,34 +82,40 @@ def test_after_negatives_marks_the_window_after_each_negative_end_only():
     assert not hard[2].any()  # a word ending at the last sample has no step after it
 
 
-def test_step_weights_change_what_an_epoch_learns():
-    """Weighing up steps makes a different (and seeded: repeatable) training step."""
+class _Shards:
+    """Eight random clips of 10 x 60 features with ones at steps 3-4 of 14."""
+
+    def __init__(self):
+        g = np.random.default_rng(0)
+        self.x = g.standard_normal((8, 10, 60)).astype(np.float16)
+        self.y = np.zeros((8, 14), np.uint8)  # (60 - 5) // 4 + 1 steps
+        self.y[:, 3:5] = 1
+
+    def __len__(self):
+        return 8
+
+    def __getitem__(self, i):
+        return self.x[i], self.y[i]
+
+
+def _tiny_model():
     from models.trigger_word import TriggerWordConfig, TriggerWordModel
     from tasks.trigger_word.inference import Normaliser
 
-    class Shards:
-        def __init__(self):
-            g = np.random.default_rng(0)
-            self.x = g.standard_normal((8, 10, 60)).astype(np.float16)
-            self.y = np.zeros((8, 14), np.uint8)  # (60 - 5) // 4 + 1 steps
-            self.y[:, 3:5] = 1
-
-        def __len__(self):
-            return 8
-
-        def __getitem__(self, i):
-            return self.x[i], self.y[i]
-
+    torch.manual_seed(0)
     config = TriggerWordConfig(n_freq=10, conv_filters=8, conv_kernel=5, conv_stride=4, gru_units=6)
-    norm = Normaliser(np.zeros(10, np.float32), np.ones(10, np.float32))
+    return TriggerWordModel(config), Normaliser(np.zeros(10, np.float32), np.ones(10, np.float32))
+
+
+def test_step_weights_change_what_an_epoch_learns():
+    """Weighing up steps makes a different (and seeded: repeatable) training step."""
     weights = np.ones((8, 14), np.float32)
     weights[:, 6:9] = 5.0
 
     def one_epoch(step_weights):
-        torch.manual_seed(0)
-        model = TriggerWordModel(config)
+        model, norm = _tiny_model()
         opt = torch.optim.Adam(model.parameters(), lr=1e-2)
-        loss = train_one_epoch(model, Shards(), norm, opt, 4, np.random.default_rng(1), SpecAugment(),
+        loss = train_one_epoch(model, _Shards(), norm, opt, 4, np.random.default_rng(1), SpecAugment(),
                                step_weights=step_weights)
         return loss, torch.cat([p.detach().flatten() for p in model.parameters()])
 
@@ -117,3 +123,22 @@ def test_step_weights_change_what_an_epoch_learns():
     assert weighted[0] > plain[0]  # the weighted steps add to the loss
     assert not torch.equal(plain[1], weighted[1])
     assert torch.equal(weighted[1], again[1])
+
+
+def test_moving_average_follows_every_step_weights_and_batchnorm_statistics():
+    model, norm = _tiny_model()
+    decay = 0.9
+    average = torch.optim.swa_utils.AveragedModel(
+        model, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(decay), use_buffers=True)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    after: list[dict[str, torch.Tensor]] = []  # the trained model's state after each step
+    train_one_epoch(model, _Shards(), norm, opt, 4, np.random.default_rng(1), SpecAugment(), average=average,
+                    on_batch=lambda n: after.append({k: v.clone() for k, v in model.state_dict().items()}))
+    assert len(after) == 2
+    for name, value in average.module.state_dict().items():
+        if not value.is_floating_point():
+            continue
+        expected = decay * after[0][name] + (1 - decay) * after[1][name]  # the first step is copied
+        torch.testing.assert_close(value, expected, rtol=1e-5, atol=1e-6)
+        if "running_mean" in name:
+            assert not torch.allclose(value, after[1][name])  # BatchNorm statistics are averaged too
