@@ -87,11 +87,11 @@ def tts_plan(params: CollectParams, seed: int) -> list[list[TTSItem]]:
         grid = list(itertools.product(t.rates, t.pitches))
         n_takes = min(t.negative_takes, len(grid))
         for w in words:
-            if n_takes == 1:
+            if n_takes == 1:  # the draws of one take per word, as before takes existed: same words, same bytes
                 takes = [(int(rng.choice(t.rates)), int(rng.choice(t.pitches)))]
             else:
                 takes = [grid[i] for i in sorted(rng.choice(len(grid), n_takes, replace=False))]
-            items += [TTSItem("negative", Utterance(w, voice, int(r), int(p))) for r, p in takes]
+            items += [TTSItem("negative", Utterance(w, voice, r, p)) for r, p in takes]
         per_voice.append(items)
     return [list(itertools.chain.from_iterable(per_voice[i:i + t.voices_per_shard]))
             for i in range(0, len(per_voice), t.voices_per_shard)]
