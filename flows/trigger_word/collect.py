@@ -59,7 +59,7 @@ def collect_into(out: Path, base: BaseParams, params: CollectParams) -> dict:
 
     babble = None
     if any(k == "babble" for _, k in bg_plan):
-        babble = babble_words.with_options(**retries).submit(sr, base.seed, params.negative_words[:8])
+        babble = babble_words.with_options(**retries).submit(sr, base.seed, bg.babble_words)
     futures = [tts_shard.with_options(**retries).submit(items, out, sr, params.checks) for items in tts_plan]
     futures += [user_shard.with_options(**retries).submit(kind, root, files, out, sr, params.checks)
                 for kind, root, files in user_jobs]

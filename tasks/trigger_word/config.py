@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from tasks.audio.noise import KINDS as BACKGROUND_KINDS
 from tasks.config import SplitRuleParams, StrictModel
@@ -51,10 +51,16 @@ class UserFolders(StrictModel):
     backgrounds_dir: str | None = None
 
 
+# Everyday words the babble texture is made of: none shares sounds with the trigger word.
+BABBLE_WORDS = ("hello", "computer", "weather", "music", "yesterday", "kitchen", "seven", "tomorrow",
+                "window", "lights", "coffee", "morning", "people", "garden", "number", "paper")
+
+
 class GeneratedBackgrounds(StrictModel):
     count: int = Field(24, ge=0)
     seconds: float = Field(30.0, gt=0)
     kinds: tuple[str, ...] = BACKGROUND_KINDS
+    babble_words: tuple[str, ...] = Field(BABBLE_WORDS, min_length=1)
 
     @field_validator("kinds")
     @classmethod
@@ -86,6 +92,13 @@ class CollectParams(StrictModel):
     min_positives: int = Field(10, ge=1)
     min_negatives: int = Field(1, ge=0)
     min_backgrounds: int = Field(3, ge=1)
+
+    @model_validator(mode="after")
+    def _babble_without_positive(self) -> CollectParams:
+        # A background is labelled all zeros, so the trigger word must not be in its chatter.
+        if self.positive_word.lower() in {w.lower() for w in self.generated_backgrounds.babble_words}:
+            raise ValueError(f"generated_backgrounds.babble_words holds the positive word {self.positive_word!r}")
+        return self
 
 
 class SplitParams(SplitRuleParams):

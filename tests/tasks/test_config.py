@@ -30,6 +30,8 @@ def test_every_params_preset_validates_and_labels_fit_the_model(path):
     (lambda p: p["trigger_word"]["collect"].update(colour="red"), "trigger_word.collect.colour"),
     (lambda p: p["base"].update(seed=-3), "base.seed"),
     (lambda p: p["trigger_word"]["collect"]["tts"].update(rates=[20]), "trigger_word.collect.tts.rates"),
+    (lambda p: p["trigger_word"]["collect"]["generated_backgrounds"].update(babble_words=["hi", "Activate"]),
+     "trigger_word.collect"),
 ])
 def test_invalid_value_names_the_key(real_params, tmp_path, edit, key):
     edit(real_params)

@@ -90,6 +90,14 @@ def test_negative_takes_say_each_word_at_distinct_rates_and_pitches():
     assert len(capped) == 4 * 3 * 4  # at most every rate x pitch combination once
 
 
+def test_babble_is_never_made_of_the_trigger_word_or_its_confusables(real_params):
+    with pytest.raises(ValueError, match="babble_words holds the positive word 'activate'"):
+        CollectParams(positive_word="activate", generated_backgrounds={"babble_words": ("hello", "ACTIVATE")})
+    babble = CollectParams(**real_params["trigger_word"]["collect"]).generated_backgrounds.babble_words
+    assert len(babble) >= 8
+    assert not [w for w in babble if "act" in w or "tiv" in w]  # no "activation", "captivate", "actor"...
+
+
 @pytest.mark.parametrize("kind", ["negative", "background"])
 def test_kinds_have_their_own_limits(tmp_path, kind):
     sr = 16000
