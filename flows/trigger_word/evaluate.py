@@ -27,7 +27,7 @@ from tasks.io import atomic_dir, write_json, write_parquet, write_text
 from tasks.trigger_word.clipset import read_clips
 from tasks.trigger_word.config import Layout, TriggerWordParams
 from tasks.trigger_word.detection import (
-    DEFAULT_THRESHOLDS,
+    OPERATING_THRESHOLDS,
     det_curve,
     detect,
     match,
@@ -82,7 +82,7 @@ def evaluate_into(out: Path, model_dir: Path, layout: Layout, base: BaseParams, 
             streamed = stream_sessions(out / "negative_audio", sessions[split], scorer, clip_s, bar)
             hours = sum(r["seconds"] for r in sessions[split]) / 3600
             curve = det_curve(list(zip(probs, ends, strict=True)), [s for _, _, s in streamed], hours, clock,
-                              DEFAULT_THRESHOLDS, params.refractory_s, params.match_window_s)
+                              OPERATING_THRESHOLDS, params.refractory_s, params.match_window_s)
             results[split] = {"probs": probs, "ends": ends, "streamed": streamed, "hours": hours, "curve": curve}
 
     chosen = pick_threshold(results["dev"]["curve"], params.target_fa_per_hour)

@@ -5,7 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tasks.trigger_word.detection import StepClock, det_curve, detect, match, pick_threshold
+from tasks.trigger_word.detection import (
+    DEFAULT_THRESHOLDS,
+    OPERATING_THRESHOLDS,
+    StepClock,
+    det_curve,
+    detect,
+    match,
+    pick_threshold,
+)
 
 # 16 kHz log-mel, 400-sample window, 160 hop, conv kernel 15 stride 4: one step = 40 ms.
 CLOCK = StepClock(16000, 400, 160, 15, 4)
@@ -72,3 +80,17 @@ def test_det_curve_and_threshold_choice():
     assert by_thr[0.95].false_reject_rate == 1.0
     assert by_thr[0.5].false_accepts_per_hour == pytest.approx(2 / hours)
     assert pick_threshold(curve, target_fa_per_hour=0.5).threshold == 0.7
+
+
+def test_operating_grid_is_fine_near_one_and_holds_the_training_grid():
+    fine, coarse = np.array(OPERATING_THRESHOLDS), np.array(DEFAULT_THRESHOLDS)
+    assert np.all(np.diff(fine) > 0) and np.all(np.diff(coarse) > 0)
+    assert set(coarse) <= set(fine)  # the training-time dev check's thresholds are on the curve too
+    near = (fine > 0.98) & (fine < 0.998)
+    assert np.diff(fine)[near[:-1]].max() < 0.001 < np.diff(coarse)[(coarse > 0.98)[:-1] & (coarse < 0.998)[:-1]].max()
+    # One false-accept peak just above each fine threshold in 0.98-0.99: the curve resolves them all.
+    band = fine[(fine > 0.98) & (fine < 0.99)]
+    noise = np.zeros(2 * len(band))
+    noise[1::2] = band + 1e-7
+    curve = [p for p in det_curve([], [noise], 1.0, CLOCK, fine, refractory_s=0.0) if 0.98 < p.threshold < 0.99]
+    assert [p.false_accepts for p in curve] == list(range(len(band), 0, -1))
