@@ -4,7 +4,8 @@ Run: ``python -m benchmarks.trigger_word_training [--steps N]``
 
 Times Adam steps of the model on random features of each preset's shape, in the same run:
 the lecture's (101 x 5511 spectrogram -> 1375 steps, Conv1D 196 + GRU 128) and the CPU preset
-of params.yaml (40 x 499 log-mel -> 122 steps, Conv1D 128 + GRU 96). Batch 32, 2 threads.
+of params.yaml (40 x 499 log-mel -> 122 steps, Conv1D 128 + GRU 96), both in batches of 32, and
+the CPU preset in the batches of 64 that params-full.yaml trains with. 2 threads.
 """
 
 from __future__ import annotations
@@ -20,9 +21,12 @@ import torch  # noqa: E402
 from models.losses import sequence_loss  # noqa: E402
 from models.trigger_word import TriggerWordConfig, TriggerWordModel  # noqa: E402
 
+CPU = TriggerWordConfig(n_freq=40, conv_filters=128, gru_units=96)
+# name -> (model config, feature frames per clip, batch size)
 PRESETS = {
-    "lecture (params-lecture.yaml)": (TriggerWordConfig(n_freq=101, conv_filters=196, gru_units=128), 5511),
-    "cpu (params.yaml)": (TriggerWordConfig(n_freq=40, conv_filters=128, gru_units=96), 499),
+    "lecture (params-lecture.yaml)": (TriggerWordConfig(n_freq=101, conv_filters=196, gru_units=128), 5511, 32),
+    "cpu (params.yaml)": (CPU, 499, 32),
+    "cpu, batch 64 (params-full.yaml)": (CPU, 499, 64),
 }
 
 
@@ -47,11 +51,12 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=5)
     args = parser.parse_args()
     torch.set_num_threads(2)
-    rates = {name: clips_per_second(c, f, args.steps) for name, (c, f) in PRESETS.items()}
+    rates = {name: clips_per_second(c, f, args.steps, batch) for name, (c, f, batch) in PRESETS.items()}
     for name, r in rates.items():
-        print(f"{name:32s} {r:8.1f} clips/s")
-    lecture, cpu = rates.values()
+        print(f"{name:34s} {r:8.1f} clips/s")
+    lecture, cpu, full = rates.values()
     print(f"cpu preset / lecture preset: {cpu / lecture:.1f}x")
+    print(f"batch 64 / batch 32 (cpu preset): {full / cpu:.2f}x")
 
 
 if __name__ == "__main__":
