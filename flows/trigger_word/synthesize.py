@@ -9,6 +9,7 @@ import pandas as pd
 import pyarrow.compute as pc
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
+from prefect.utilities.annotations import quote
 
 from flows.runtime import Progress, in_order, logger, publish_table
 from tasks.config import BaseParams
@@ -50,7 +51,9 @@ def synthesize_into(out: Path, pools: dict[str, Pools], base: BaseParams, params
                                for s in SPLITS}
     total = sum(len(ix) for _, ix in jobs)
     with ManifestWriter(out / "clips.parquet") as writer, Progress(total, "synthesize", unit="clip") as bar:
-        results = in_order(lambda job: submit.submit(job[0], job[1], pools[job[0]], params, sample_rate,
+        # quote(): Prefect would otherwise walk every Source of the pools at each submission
+        # looking for futures, under the GIL, which cost more than synthesising the shard.
+        results = in_order(lambda job: submit.submit(job[0], job[1], quote(pools[job[0]]), params, sample_rate,
                                                      base.seed, out), jobs, window=4 * workers)
         for table in results:
             writer.write(table)
