@@ -53,8 +53,8 @@ def synthesize_into(out: Path, pools: dict[str, Pools], base: BaseParams, params
     with ManifestWriter(out / "clips.parquet") as writer, Progress(total, "synthesize", unit="clip") as bar:
         # quote(): Prefect would otherwise walk every Source of the pools at each submission
         # looking for futures, under the GIL, which cost more than synthesising the shard.
-        results = in_order(lambda job: submit.submit(job[0], job[1], quote(pools[job[0]]), params, sample_rate,
-                                                     base.seed, out), jobs, window=4 * workers)
+        results = in_order(lambda job: submit.submit(job[0], job[1], quote(pools[job[0]]), params.for_split(job[0]),
+                                                     sample_rate, base.seed, out), jobs, window=4 * workers)
         for table in results:
             writer.write(table)
             c = counts[table.column("split")[0].as_py()]

@@ -135,6 +135,9 @@ class SynthesizeParams(StrictModel):
     negatives: tuple[int, int] = (0, 2)
     background_db: tuple[float, float] = (-40.0, -25.0)
     word_to_background_db: tuple[float, float] = (5.0, 25.0)
+    # Word-to-background range of the train split alone (None: word_to_background_db), so the
+    # model can practise on harder mixes than dev and test are scored on.
+    train_word_to_background_db: tuple[float, float] | None = None
     augment: AugmentParams = AugmentParams()
     shard_size: int = Field(64, ge=1)
     hard_negatives_dir: str | None = None
@@ -156,10 +159,16 @@ class SynthesizeParams(StrictModel):
             raise ValueError("word counts must be >= 0")
         return _ordered_pair(v, "count range")
 
-    @field_validator("background_db", "word_to_background_db")
+    @field_validator("background_db", "word_to_background_db", "train_word_to_background_db")
     @classmethod
-    def _db(cls, v: tuple[float, float]) -> tuple[float, float]:
-        return _ordered_pair(v, "level range")
+    def _db(cls, v: tuple[float, float] | None) -> tuple[float, float] | None:
+        return v if v is None else _ordered_pair(v, "level range")
+
+    def for_split(self, split: str) -> SynthesizeParams:
+        """The params a split's clips are drawn with (train may have its own word levels)."""
+        if split == "train" and self.train_word_to_background_db is not None:
+            return self.model_copy(update={"word_to_background_db": self.train_word_to_background_db})
+        return self
 
 
 class FeaturesParams(StrictModel):

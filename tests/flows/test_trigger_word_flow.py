@@ -223,6 +223,44 @@ def test_hard_negatives_feed_the_train_split_only(pipeline_run, tmp_path):
             assert (data / "clips" / ev["source"]).resolve().is_file()
 
 
+def test_train_word_levels_apply_to_train_clips_only(pipeline_run, tmp_path):
+    """``train_word_to_background_db`` sets the train words' SNR; dev and test clips stay as they were."""
+    import shutil
+
+    root, params_file = pipeline_run
+    data = tmp_path / "data" / "trigger_word"
+    for stage in ("collect", "split"):
+        shutil.copytree(root / stage, data / stage)
+    params = yaml.safe_load(params_file.read_text())
+    params["base"]["data_dir"] = str(tmp_path / "data")
+    params["trigger_word"]["synthesize"]["train_word_to_background_db"] = [-12.0, -8.0]  # below the shared range
+    assert main(["synthesize", "--params", str(write_params(tmp_path / "p.yaml", params))]) == 0
+    clips = pd.read_parquet(data / "clips" / "clips.parquet")
+    before = pd.read_parquet(root / "clips" / "clips.parquet")
+
+    levels = {}
+    for kind in ("positives", "negatives", "backgrounds"):
+        m = pd.read_parquet(data / "collect" / f"{kind}.parquet")
+        levels.update({f"../collect/{p}": db for p, db in zip(m.path, m.rms_db, strict=True)})
+    lo, hi = params["trigger_word"]["synthesize"]["word_to_background_db"]
+    for row in clips.itertuples():
+        background_db = row.background_gain_db + levels[row.background]
+        snrs = [ev["gain_db"] + levels[ev["source"]] - background_db for ev in row.events]
+        assert snrs
+        if row.split == "train":
+            assert all(-12.0 - 1e-3 <= s <= -8.0 + 1e-3 for s in snrs), (row.clip_id, snrs)
+        else:
+            assert all(lo - 1e-3 <= s <= hi + 1e-3 for s in snrs), (row.clip_id, snrs)
+    held_out = clips[clips.split != "train"].drop(columns="events").reset_index(drop=True)
+    pd.testing.assert_frame_equal(held_out, before[before.split != "train"].drop(columns="events")
+                                  .reset_index(drop=True))
+    assert (clips[clips.split != "train"].events.map(list).tolist()
+            == before[before.split != "train"].events.map(list).tolist())
+    for split in ("dev", "test"):
+        for path in clips[clips.split == split].path:
+            assert (data / "clips" / path).read_bytes() == (root / "clips" / path).read_bytes()
+
+
 def test_feedback_copies_mined_windows_into_numbered_rounds(tmp_path):
     import soundfile as sf
 
