@@ -192,28 +192,36 @@ def test_evaluate_mines_false_accepts_on_train_audio_only(pipeline_run):
     assert not (root / "eval" / "mining_audio").exists()
 
 
-def test_hard_negatives_feed_the_train_split_only(pipeline_run, tmp_path):
-    """A round of hard negatives (here cut from collected negatives) is drawn by train clips only."""
+def synthesize_again(pipeline_run, tmp_path: Path, **synthesize) -> tuple[Path, dict]:
+    """Synthesize the pipeline's collect and split outputs again, in ``tmp_path``, with some
+    synthesize params changed; returns the new data folder and the params used."""
     import shutil
-
-    import soundfile as sf
 
     root, params_file = pipeline_run
     data = tmp_path / "data" / "trigger_word"
     for stage in ("collect", "split"):
         shutil.copytree(root / stage, data / stage)
-    neg = pd.read_parquet(data / "collect" / "negatives.parquet")
+    params = yaml.safe_load(params_file.read_text())
+    params["base"]["data_dir"] = str(tmp_path / "data")
+    params["trigger_word"]["synthesize"].update(synthesize)
+    assert main(["synthesize", "--params", str(write_params(tmp_path / "p.yaml", params))]) == 0
+    return data, params
+
+
+def test_hard_negatives_feed_the_train_split_only(pipeline_run, tmp_path):
+    """A round of hard negatives (here cut from collected negatives) is drawn by train clips only."""
+    import soundfile as sf
+
+    root, _ = pipeline_run
+    neg = pd.read_parquet(root / "collect" / "negatives.parquet")
     round_dir = tmp_path / "hard" / "round-001"
     round_dir.mkdir(parents=True)
     for i, rel in enumerate(neg.path[:3]):
-        x, sr = sf.read(data / "collect" / rel)
+        x, sr = sf.read(root / "collect" / rel)
         sf.write(round_dir / f"fa-{i}.wav", x, sr)
     (round_dir / "broken.wav").write_bytes(b"not audio")  # set aside, not fatal
-    params = yaml.safe_load(params_file.read_text())
-    params["base"]["data_dir"] = str(tmp_path / "data")
-    params["trigger_word"]["synthesize"].update(hard_negatives_dir=str(round_dir), negatives=[2, 2],
-                                                clips={"train": 6, "dev": 3, "test": 3})
-    assert main(["synthesize", "--params", str(write_params(tmp_path / "p.yaml", params))]) == 0
+    data, _ = synthesize_again(pipeline_run, tmp_path, hard_negatives_dir=str(round_dir), negatives=[2, 2],
+                               clips={"train": 6, "dev": 3, "test": 3})
     clips = pd.read_parquet(data / "clips" / "clips.parquet")
     hard = {s: sum("round-001" in ev["source"] for evs in part.events for ev in evs)
             for s, part in clips.groupby("split")}
@@ -225,16 +233,9 @@ def test_hard_negatives_feed_the_train_split_only(pipeline_run, tmp_path):
 
 def test_train_word_levels_apply_to_train_clips_only(pipeline_run, tmp_path):
     """``train_word_to_background_db`` sets the train words' SNR; dev and test clips stay as they were."""
-    import shutil
-
-    root, params_file = pipeline_run
-    data = tmp_path / "data" / "trigger_word"
-    for stage in ("collect", "split"):
-        shutil.copytree(root / stage, data / stage)
-    params = yaml.safe_load(params_file.read_text())
-    params["base"]["data_dir"] = str(tmp_path / "data")
-    params["trigger_word"]["synthesize"]["train_word_to_background_db"] = [-12.0, -8.0]  # below the shared range
-    assert main(["synthesize", "--params", str(write_params(tmp_path / "p.yaml", params))]) == 0
+    root, _ = pipeline_run
+    data, params = synthesize_again(pipeline_run, tmp_path,
+                                    train_word_to_background_db=[-12.0, -8.0])  # below the shared range
     clips = pd.read_parquet(data / "clips" / "clips.parquet")
     before = pd.read_parquet(root / "clips" / "clips.parquet")
 
