@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import os
 import re
 import sys
@@ -132,6 +133,37 @@ def make_task_runner(spec: str, workers: int) -> TaskRunner:
         return DaskTaskRunner(cluster_kwargs={"n_workers": workers, "threads_per_worker": 1,
                                               "processes": True, "dashboard_address": None})
     raise ParamsError(f"base.task_runner: unknown task runner {spec!r}")
+
+
+def probability(text: str) -> float:
+    """An argparse type: a finite number from 0 to 1 (thresholds, fractions)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value) or not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be a number from 0 to 1")
+    return value
+
+
+def _integer(text: str, least: int) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < least:
+        raise argparse.ArgumentTypeError(f"{text!r} must be at least {least}")
+    return value
+
+
+def count(text: str) -> int:
+    """An argparse type: a whole number >= 0."""
+    return _integer(text, 0)
+
+
+def positive(text: str) -> int:
+    """An argparse type: a whole number >= 1."""
+    return _integer(text, 1)
 
 
 def add_params_argument(parser: argparse.ArgumentParser) -> None:

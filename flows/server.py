@@ -9,6 +9,7 @@ waits until its API answers, and prints the ``PREFECT_API_URL`` to export. ``sto
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import os
 import signal
 import subprocess
@@ -29,6 +30,23 @@ def healthy(url: str, timeout: float = 2.0) -> bool:
         with urllib.request.urlopen(f"{url}/health", timeout=timeout) as r:  # noqa: S310 - loopback only
             return r.status == 200
     except OSError:
+        return False
+
+
+NO_AUTH_WARNING = (
+    "warning: the Prefect server has no authentication: anyone who can reach {host}:{port} can read "
+    "every run's parameters, logs and artifacts, and start or cancel runs. Keep it on 127.0.0.1, or put it "
+    "behind a firewall or an authenticating proxy."
+)
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` only accepts connections from this machine."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
         return False
 
 
@@ -80,6 +98,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     url = api_url(args.host, args.port)
     if args.action == "start":
+        if not is_loopback(args.host):
+            print(NO_AUTH_WARNING.format(host=args.host, port=args.port), file=sys.stderr)  # noqa: T201
         print(start(args.host, args.port))  # noqa: T201 - the URL to export
     elif args.action == "stop":
         print("stopped" if stop() else "no server started by this command was running")  # noqa: T201

@@ -2,10 +2,17 @@
 
 Every flow calls :func:`load_params` once where it starts; tasks receive the typed
 objects as arguments and never open the file themselves.
+
+A params file is read strictly: every section and sub-section must be there (a missing or
+``null`` one is an error naming it, never a silent fall-back to code defaults), and values
+must have the key's type (``true`` is not a count, ``"10"`` is not a number, ``.nan`` is
+not a level).
 """
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -23,7 +30,7 @@ KNOWN_SECTIONS = frozenset({"base", "trigger_word", "day_night", "faces", "art",
 class StrictModel(BaseModel):
     """Base for params sections: immutable, and unknown keys are errors."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
 class BaseParams(StrictModel):
@@ -37,6 +44,10 @@ class BaseParams(StrictModel):
     )
     workers: int = Field(2, ge=1, description="Workers for the task runner.")
     retries: int = Field(2, ge=0, description="Retries of file-reading/writing tasks.")
+    max_image_pixels: int = Field(
+        120_000_000, ge=1, description="Largest image decoded, in pixels (width x height); larger "
+        "files are refused one by one as 'too large' (decompression bombs).",
+    )
 
 
 class SplitRuleParams(StrictModel):
@@ -57,15 +68,30 @@ class SplitRuleParams(StrictModel):
 M = TypeVar("M", bound=BaseModel)
 
 
+class _Loader(yaml.SafeLoader):
+    """YAML 1.1's safe loader, but ``1e-3`` is the number it looks like (not a string)."""
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+                |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
+                |\.[0-9_]+(?:[eE][-+][0-9]+)?
+                |[-+]?\.(?:inf|Inf|INF)
+                |\.(?:nan|NaN|NAN))$""", re.X),
+    list("-+0123456789."),
+)
+
+
 def read_yaml(path: Path) -> dict[str, Any]:
     """Read a params file into a dict, rejecting unknown top-level sections."""
     path = Path(path)
     if not path.is_file():
         raise ParamsError(f"{path}: params file not found")
     try:
-        raw = yaml.safe_load(path.read_text()) or {}
+        raw = yaml.load(path.read_text(), Loader=_Loader) or {}  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
-        raise ParamsError(f"{path}: not valid YAML: {exc}") from exc
+        raise ParamsError(f"{path}: not valid YAML: {exc}") from None
     if not isinstance(raw, dict):
         raise ParamsError(f"{path}: top level must be a mapping of sections")
     unknown = sorted(set(raw) - KNOWN_SECTIONS)
@@ -76,11 +102,49 @@ def read_yaml(path: Path) -> dict[str, Any]:
     return raw
 
 
+def _section_model(annotation: Any) -> type[BaseModel] | None:
+    """The params model a field holds, when the field is a (required) sub-section."""
+    return annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+
+
+def missing_sections(data: Any, model: type[BaseModel], where: str) -> list[str]:
+    """Dotted names of the sub-sections of ``model`` that ``data`` lacks or leaves ``null``.
+
+    A sub-section is a field whose type is a params model (``X | None`` fields, where null
+    means "none", are not sub-sections). Keys are matched by alias, as the file spells them.
+    """
+    if not isinstance(data, dict):
+        return []
+    missing = []
+    for name, field in model.model_fields.items():
+        sub = _section_model(field.annotation)
+        if sub is None:
+            continue
+        key = field.alias or name
+        if data.get(key) is None:
+            missing.append(f"{where}.{key}")
+        else:
+            missing += missing_sections(data[key], sub, f"{where}.{key}")
+    return missing
+
+
 def validate_section(raw: dict[str, Any], section: str, model: type[M], path: Path) -> M:
-    """Validate ``raw[section]`` into ``model``; errors name ``section.key`` and the file."""
-    data = raw.get(section) or {}
+    """Validate ``raw[section]`` into ``model``; errors name ``section.key`` and the file.
+
+    Strict: a missing or null section or sub-section is an error (no silent defaults), and
+    values are not coerced between types (YAML lists may stand for tuples).
+    """
+    data = raw.get(section)
+    if data is None:
+        state = "is null" if section in raw else "is missing"
+        raise ParamsError(f"{path}: section {section!r} {state}; copy it from params.yaml (no defaults are "
+                          "assumed for a whole section)")
+    missing = missing_sections(data, model, section)
+    if missing:
+        raise ParamsError(f"{path}: section(s) missing or null: {', '.join(missing)}; copy them from params.yaml")
     try:
-        return model.model_validate(data)
+        # JSON mode: strict about types, while a YAML list may still fill a tuple field
+        return model.model_validate_json(json.dumps(data, default=str), strict=True)
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
@@ -93,4 +157,8 @@ def load_params(path: Path | str, section: str, model: type[M]) -> tuple[BasePar
     """Load ``base`` and one pipeline section of a params file, both validated."""
     path = Path(path)
     raw = read_yaml(path)
-    return validate_section(raw, "base", BaseParams, path), validate_section(raw, section, model, path)
+    base = validate_section(raw, "base", BaseParams, path)
+    from tasks.images.io import set_max_pixels  # a process-wide limit, like Pillow's own
+
+    set_max_pixels(base.max_image_pixels)
+    return base, validate_section(raw, section, model, path)

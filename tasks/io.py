@@ -1,14 +1,21 @@
-"""File helpers every stage uses: atomic outputs, deterministic Parquet, content hashes."""
+"""File helpers every stage uses: atomic outputs, deterministic Parquet, content hashes.
+
+Temporary siblings are named ``.NAME.tmp-PID-XXXX`` (and ``.NAME.old-PID-XXXX`` while a
+folder is swapped); those of a process that no longer runs are removed (or, for an ``old``
+folder whose replacement never arrived, put back) the next time ``NAME`` is written.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
 import json
+import logging
 import os
+import re
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +23,54 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from tasks.errors import DataError
+
+log = logging.getLogger(__name__)
+
+_TEMP_NAME = re.compile(r"^\.(?P<name>.+)\.(?P<kind>tmp|old)-(?P<pid>\d+)-[0-9a-f]{8}$")
+
 
 def _temp_sibling(path: Path, tag: str) -> Path:
     return path.with_name(f".{path.name}.{tag}-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True  # another thread of this process may be writing it
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def clean_stale_temps(path: Path | str) -> list[Path]:
+    """Remove the temporary siblings of ``path`` left by processes that were killed.
+
+    An ``old`` folder whose replacement never arrived (the process died between the two
+    renames) is the previous complete output: it is put back instead. Returns what was removed.
+    """
+    path = Path(path)
+    removed: list[Path] = []
+    if not path.parent.is_dir():
+        return removed
+    for entry in sorted(path.parent.iterdir()):
+        m = _TEMP_NAME.match(entry.name)
+        if not m or m["name"] != path.name or _pid_alive(int(m["pid"])):
+            continue
+        if m["kind"] == "old" and not path.exists():
+            entry.rename(path)
+            log.warning("%s: restored the previous output from %s (its writer was killed)", path, entry.name)
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
+        log.info("%s: removed %s, left by a killed run", path.parent, entry.name)
+        removed.append(entry)
+    return removed
 
 
 @contextlib.contextmanager
@@ -30,6 +82,7 @@ def atomic_dir(path: Path | str) -> Iterator[Path]:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    clean_stale_temps(path)
     tmp = _temp_sibling(path, "tmp")
     tmp.mkdir()
     try:
@@ -44,6 +97,65 @@ def atomic_dir(path: Path | str) -> Iterator[Path]:
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+# Written into every folder a command creates for the user (``--out``, ``--chime-dir``): a
+# folder holding it is one of ours, and may be replaced by the next run without --force.
+OUTPUT_MARKER = ".dlpipes-output"
+
+
+class OutputRefused(DataError):
+    """An output folder that would destroy or mix with files that are not ours."""
+
+
+def check_output_dir(out: Path | str, inputs: Iterable[tuple[str, Path | str | None]], *,
+                     force: bool = False, flag: str = "--out") -> Path:
+    """Refuse an output folder that would lose a user's files; returns ``out``.
+
+    ``inputs`` are ``(name, path)`` pairs (e.g. ``("--positives", "recs/activate")``). The
+    folder must not be, contain or lie inside any input (never, even with ``force``); if it
+    exists it must be empty, or hold :data:`OUTPUT_MARKER` (written with our outputs), or
+    ``force`` must be set.
+    """
+    out = Path(out)
+    target = out.resolve()
+    for name, given in inputs:
+        if given is None:
+            continue
+        source = Path(given).resolve()
+        if target == source or source.is_relative_to(target):
+            raise OutputRefused(f"{flag} {out} contains the input {name} {given}: writing there would "
+                                "replace it; choose an output folder outside your inputs")
+        if target.is_relative_to(source):
+            raise OutputRefused(f"{flag} {out} lies inside the input {name} {given}; choose an output "
+                                "folder outside your inputs")
+    if not out.exists() and not out.is_symlink():
+        return out
+    if not out.is_dir():
+        raise OutputRefused(f"{flag} {out} exists and is not a folder; choose a new folder name")
+    if (out / OUTPUT_MARKER).is_file() or not any(out.iterdir()):
+        return out
+    if force:
+        log.warning("%s %s: not written by dlpipes; replacing it because of --force", flag, out)
+        return out
+    raise OutputRefused(f"{flag} {out} already exists and was not written by dlpipes (no {OUTPUT_MARKER} "
+                        "file in it); choose a new folder, or pass --force to replace it and everything in it")
+
+
+def write_marker(folder: Path | str, command: str) -> None:
+    """Mark ``folder`` as written by ``command`` (so a later run may replace it)."""
+    write_text(Path(folder) / OUTPUT_MARKER, f"written by: python -m {command}\n"
+               "This folder is replaced whole by the next run of that command; keep your own files elsewhere.\n")
+
+
+@contextlib.contextmanager
+def atomic_output_dir(out: Path | str, inputs: Iterable[tuple[str, Path | str | None]], command: str, *,
+                      force: bool = False, flag: str = "--out") -> Iterator[Path]:
+    """:func:`atomic_dir` for a folder a user named: checked first, marked as ours when written."""
+    check_output_dir(out, list(inputs), force=force, flag=flag)
+    with atomic_dir(out) as tmp:
+        yield tmp
+        write_marker(tmp, command)
 
 
 @contextlib.contextmanager

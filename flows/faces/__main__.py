@@ -41,7 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--k", type=int, help="neighbours that vote (default: the database's)")
     p = command("cluster", "group an unlabelled folder by person (k-means, k by silhouette)")
     p.add_argument("dir")
-    p.add_argument("--out", help="output folder (default: <data_dir>/faces/clusters/<DIR's name>)")
+    p.add_argument("--out", help="output folder, new or written by cluster before; never DIR or a folder "
+                   "around it (default: <data_dir>/faces/clusters/<DIR's name>)")
+    p.add_argument("--force", action="store_true", help="replace --out even if it was not written by dlpipes")
     command("delete", "remove a person: every row and cached crop").add_argument("--person", required=True)
     return parser
 
@@ -75,8 +77,11 @@ def main(argv: list[str] | None = None) -> int:
     else:
         from pathlib import Path
 
+        from tasks.io import check_output_dir
+
         out_dir = args.out or str(layout.clusters / Path(args.dir).resolve().name)
-        summary = cluster(base, params.cluster, encoder, args.dir, out_dir)
+        check_output_dir(out_dir, [("DIR", args.dir), ("--encoder", encoder)], force=args.force)  # before any work
+        summary = cluster(base, params.cluster, encoder, args.dir, out_dir, args.force)
     sys.stdout.write(json.dumps(summary) + "\n")
     return 0
 

@@ -16,7 +16,7 @@ from tasks.config import BaseParams
 from tasks.faces import query as Q
 from tasks.faces.config import ClusterParams
 from tasks.faces.encoder import load_encoder
-from tasks.io import atomic_dir, write_json
+from tasks.io import atomic_output_dir, write_json
 
 
 @flow(name="faces-enrol")
@@ -36,12 +36,16 @@ def enrol(encoder_dir: str, db_dir: str, people_dir: str, k: int = 2) -> dict:
 
 
 @flow(name="faces-cluster")
-def cluster(base: BaseParams, params: ClusterParams, encoder_dir: str, folder: str, out_dir: str) -> dict:
-    """Group an unlabelled folder by person: ``out_dir/groups.json`` and ``group_NN.png`` contact sheets."""
+def cluster(base: BaseParams, params: ClusterParams, encoder_dir: str, folder: str, out_dir: str,
+            force: bool = False) -> dict:
+    """Group an unlabelled folder by person: ``out_dir/groups.json`` and ``group_NN.png`` contact sheets.
+
+    ``out_dir`` must be new or a previous output unless ``force``, and never hold ``folder``."""
+    inputs = [("DIR", folder), ("--encoder", encoder_dir)]
     encoder = load_encoder(encoder_dir)
     summary, crops = Q.cluster_photos(encoder, folder, params.k_min, params.k_max, base.seed,
                                       params.min_silhouette, params.n_init)
-    with atomic_dir(out_dir) as tmp:
+    with atomic_output_dir(out_dir, inputs, "flows.faces cluster", force=force) as tmp:
         for g, group in enumerate(crops):
             name = f"group_{g:02d}.png"
             Image.fromarray(Q.contact_sheet(group, params.sheet_columns)).save(Path(tmp) / name)

@@ -9,6 +9,8 @@ from flows.runtime import (
     add_params_argument,
     add_runner_argument,
     add_stage_parsers,
+    count,
+    probability,
     run_cli,
     with_runner,
 )
@@ -27,16 +29,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--positives", required=True, help="folder of recordings of the trigger word")
     p.add_argument("--negatives", help="folder of recordings of other words")
     p.add_argument("--backgrounds", help="folder of background recordings (default: generated noise)")
-    p.add_argument("--out", required=True, help="output folder (replaced atomically)")
-    p.add_argument("--clips", type=int, required=True, help="clips to make, over all splits")
+    p.add_argument("--out", required=True, help="output folder: new, or one this command wrote before "
+                   "(replaced atomically); never one of the input folders")
+    p.add_argument("--force", action="store_true", help="replace --out even if it was not written by dlpipes")
+    p.add_argument("--clips", type=count, required=True, help="clips to make, over all splits")
     p.add_argument("--seed", type=int, help="seed (default: base.seed of the params file)")
     add_params_argument(p)
     add_runner_argument(p)
     p = sub.add_parser("detect", help="print when the trigger word occurs in audio files (JSON lines)")
     p.add_argument("files", nargs="+", type=Path, help="audio files (WAV, FLAC, OGG; any rate, mono or stereo)")
     p.add_argument("--checkpoint", type=Path, help="model folder (default: the pipeline's shipped model)")
-    p.add_argument("--threshold", type=float, help="detection threshold (default: the one stored with the model)")
-    p.add_argument("--chime-dir", type=Path, help="also write a copy of each file with a chime at each detection")
+    p.add_argument("--threshold", type=probability,
+                   help="detection threshold, 0-1 (default: the one stored with the model)")
+    p.add_argument("--chime-dir", type=Path, help="also write a copy of each file with a chime at each detection "
+                   "(a new folder, or one this command wrote before)")
+    p.add_argument("--force", action="store_true", help="write into --chime-dir even if dlpipes did not create it")
     add_params_argument(p)
     p = sub.add_parser("feedback", help="copy the false accepts mined by evaluate into a new hard-negatives round")
     add_params_argument(p)
@@ -50,7 +57,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "detect":
         from flows.trigger_word.detect import main as detect_main
 
-        return detect_main(args.files, args.checkpoint or layout.model, args.threshold, args.chime_dir)
+        return detect_main(args.files, args.checkpoint or layout.model, args.threshold, args.chime_dir,
+                           force=args.force)
     if args.command == "feedback":
         from tasks.trigger_word.hard_negatives import feedback
 
@@ -60,14 +68,14 @@ def main(argv: list[str] | None = None) -> int:
               "then `dvc repro` (synthesis, features, training and evaluation rerun)")
         return 0
     if args.command == "dataset":
-        from flows.trigger_word.dataset import dataset, dataset_params
+        from flows.trigger_word.dataset import dataset, dataset_inputs, dataset_params
+        from tasks.io import check_output_dir
 
-        if args.clips < 0:
-            raise SystemExit("error: --clips must be >= 0")
         if args.seed is not None:
             base = base.model_copy(update={"seed": args.seed})
         params = dataset_params(params, args.positives, args.negatives, args.backgrounds)
-        with_runner(dataset, base, args.task_runner)(base, params, args.out, args.clips)
+        check_output_dir(args.out, dataset_inputs(params), force=args.force)  # before any work
+        with_runner(dataset, base, args.task_runner)(base, params, args.out, args.clips, args.force)
         return 0
     from flows import trigger_word as tw
 

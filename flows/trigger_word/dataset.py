@@ -12,7 +12,7 @@ from flows.trigger_word.collect import collect_into, publish_collect
 from flows.trigger_word.split import split_into
 from flows.trigger_word.synthesize import split_pools, synthesize_into
 from tasks.config import BaseParams
-from tasks.io import atomic_dir
+from tasks.io import atomic_output_dir
 from tasks.trigger_word.config import SPLITS, TriggerWordParams, UserFolders
 
 
@@ -39,15 +39,26 @@ def dataset_params(params: TriggerWordParams, positives: str, negatives: str | N
     return params.model_copy(update={"collect": collect})
 
 
+def dataset_inputs(params: TriggerWordParams) -> list[tuple[str, str | None]]:
+    """The folders ``dataset`` reads, by the flag that names them (an output must stay clear of them)."""
+    u = params.collect.user
+    return [("--positives", u.positives_dir), ("--negatives", u.negatives_dir),
+            ("--backgrounds", u.backgrounds_dir),
+            ("trigger_word.synthesize.hard_negatives_dir", params.synthesize.hard_negatives_dir)]
+
+
 @flow(name="trigger-word-dataset")
-def dataset(base: BaseParams, params: TriggerWordParams, out_dir: str, clips: int) -> dict:
+def dataset(base: BaseParams, params: TriggerWordParams, out_dir: str, clips: int, force: bool = False) -> dict:
     """Validate, split and synthesise a user's recordings into ``out_dir`` (replaced atomically).
+
+    ``out_dir`` must be new, empty or a previous output (see :func:`tasks.io.check_output_dir`)
+    unless ``force``, and never an input folder or inside one.
 
     ``OUT/clips.parquet`` lists the clips, ``OUT/<split>/`` holds them, ``OUT/collect/``
     the checked words and backgrounds with ``quarantine.parquet``, ``OUT/split/`` the split.
     """
     out_dir = Path(out_dir)
-    with atomic_dir(out_dir) as tmp:
+    with atomic_output_dir(out_dir, dataset_inputs(params), "flows.trigger_word dataset", force=force) as tmp:
         tmp = Path(tmp)
         collected = collect_into(tmp / "collect", base, params.collect)
         split_into(tmp / "split", tmp / "collect", base, params.split)

@@ -8,8 +8,10 @@ memory. This is a plain command, not a Prefect flow: it must start fast.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sys
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,7 +19,8 @@ import torch
 
 from models.checkpoint import load_model
 from models.trigger_word import TriggerWordConfig, TriggerWordModel
-from tasks.audio.io import AudioReadError
+from tasks.audio.io import AudioReadError, path_problem
+from tasks.io import OUTPUT_MARKER, atomic_file, check_output_dir, write_marker
 from tasks.trigger_word.detection import detect
 from tasks.trigger_word.inference import Scorer, score_file, write_with_chimes
 from tasks.trigger_word.modeling import feature_spec, normaliser
@@ -44,21 +47,47 @@ class Detector:
                 for i in detect(s, self.threshold, self.refractory)]
 
 
+def chime_names(paths: list[Path]) -> dict[Path, str]:
+    """The chimed copy's file name of each input: ``STEM.chimed.wav``, with a short hash of the
+    input's path added when two inputs share a stem, so that no copy overwrites another."""
+    stems = Counter(p.stem for p in paths)
+    names = {}
+    for p in paths:
+        tag = hashlib.sha256(str(p.absolute()).encode()).hexdigest()[:8]
+        names[p] = f"{p.stem}.chimed.wav" if stems[p.stem] == 1 else f"{p.stem}-{tag}.chimed.wav"
+    return names
+
+
+def prepare_chime_dir(chime_dir: Path, paths: list[Path], force: bool = False) -> None:
+    """Check ``--chime-dir`` (new or ours, never holding an input) and create it with our marker."""
+    check_output_dir(chime_dir, [("FILE", p) for p in paths], force=force, flag="--chime-dir")
+    chime_dir.mkdir(parents=True, exist_ok=True)
+    if not (chime_dir / OUTPUT_MARKER).exists():
+        write_marker(chime_dir, "flows.trigger_word detect --chime-dir")
+
+
 def detect_files(paths: list[Path], detector: Detector, chime_dir: Path | None = None) -> Iterator[dict]:
+    names = chime_names(paths)
     for path in paths:
         try:
-            if not path.is_file():
-                raise AudioReadError("not found")
+            if problem := path_problem(path):
+                raise AudioReadError(problem)
             found = detector.run(path)
+            result = {"file": str(path), "detections": found}
             if chime_dir is not None:
-                chime_dir.mkdir(parents=True, exist_ok=True)
-                write_with_chimes(path, chime_dir / f"{path.stem}.chimed.wav", [d["time_s"] for d in found])
-            yield {"file": str(path), "detections": found}
+                dst = chime_dir / names[path]
+                with atomic_file(dst) as tmp:
+                    write_with_chimes(path, tmp, [d["time_s"] for d in found])
+                result["chimed"] = str(dst)
+            yield result
         except (AudioReadError, RuntimeError, ValueError) as exc:
             yield {"file": str(path), "error": str(exc)}
 
 
-def main(paths: list[Path], checkpoint: Path, threshold: float | None, chime_dir: Path | None) -> int:
+def main(paths: list[Path], checkpoint: Path, threshold: float | None, chime_dir: Path | None,
+         force: bool = False) -> int:
+    if chime_dir is not None:
+        prepare_chime_dir(chime_dir, paths, force)
     detector = Detector(checkpoint, threshold)
     failures = 0
     for result in detect_files(paths, detector, chime_dir):

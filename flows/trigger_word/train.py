@@ -19,9 +19,10 @@ from prefect import flow
 
 from flows.runtime import Progress, logger, markdown_table, publish_markdown, publish_table
 from models.checkpoint import save_model
+from models.state import load_state_or_none, save_state
 from models.trigger_word import TriggerWordModel
 from tasks.config import BaseParams
-from tasks.io import atomic_dir, atomic_file, write_json, write_text
+from tasks.io import atomic_dir, write_json, write_text
 from tasks.trigger_word.clipset import read_clips
 from tasks.trigger_word.config import Layout, TrainParams
 from tasks.trigger_word.detection import DEFAULT_THRESHOLDS, det_curve, pick_threshold
@@ -37,7 +38,8 @@ from tasks.trigger_word.modeling import (
 )
 from tasks.trigger_word.train import SpecAugment, lr_factor, score_split, train_one_epoch
 
-STATE = "state.pt"
+STATE = "state.safetensors"  # safetensors + JSON (models.state): loading it runs no code
+LEGACY_STATE = "state.pt"  # a pickle from older versions: never loaded
 
 
 def dev_quality(probs: np.ndarray, ends: list[list[float]], clock, clip_s: float, target: float) -> dict:
@@ -52,11 +54,6 @@ def dev_quality(probs: np.ndarray, ends: list[list[float]], clock, clip_s: float
 
 def history_csv(history: list[dict]) -> str:
     return pd.DataFrame(history).to_csv(index=False, lineterminator="\n")
-
-
-def _save_state(path: Path, state: dict) -> None:
-    with atomic_file(path) as tmp:
-        torch.save(state, tmp)
 
 
 def train_into(out: Path, layout: Layout, base: BaseParams, params: TrainParams) -> dict:
@@ -93,8 +90,10 @@ def train_into(out: Path, layout: Layout, base: BaseParams, params: TrainParams)
     history: list[dict] = []
     best: dict | None = None
     state_path = layout.train_state / STATE
-    if state_path.is_file():
-        state = torch.load(state_path, map_location="cpu", weights_only=False)
+    if (layout.train_state / LEGACY_STATE).is_file():
+        log.warning("train: ignoring %s (a pickle from an older version; it is never loaded)", LEGACY_STATE)
+    state = load_state_or_none(state_path)  # a damaged state is moved aside: start over
+    if state is not None:
         if state.get("fingerprint") == fingerprint:
             model.load_state_dict(state["model"])
             optimizer.load_state_dict(state["optimizer"])
@@ -135,7 +134,7 @@ def train_into(out: Path, layout: Layout, base: BaseParams, params: TrainParams)
             log.info("epoch %d/%d: train loss %.3f, dev loss %.3f, dev FRR %.3f at %.2f FA/h (thr %.3f)%s",
                      epoch, params.epochs, train_loss, dev_loss, row["dev_frr"], row["dev_fa_per_hour"],
                      row["dev_threshold"], "  *best*" if best["epoch"] == epoch else "")
-            _save_state(state_path, {"fingerprint": fingerprint, "model": model.state_dict(),
+            save_state(state_path, {"fingerprint": fingerprint, "model": model.state_dict(),
                                      "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
                                      "average": None if average is None else average.state_dict(),
                                      "rng": rng.bit_generator.state,

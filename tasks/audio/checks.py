@@ -38,6 +38,11 @@ def problem_in_raw(data: np.ndarray, limits: AudioLimits) -> str | None:
     peak = float(np.abs(data).max())
     if dbfs(peak) < limits.silence_dbfs:
         return f"silent: peak {dbfs(peak):.1f} dBFS below {limits.silence_dbfs:.1f} dBFS"
+    if data.ndim == 2 and data.shape[1] > 1:  # what is used is the mono mix: channels can cancel
+        mixed = float(np.abs(data.mean(axis=1, dtype=np.float64)).max())
+        if dbfs(mixed) < limits.silence_dbfs:
+            return (f"silent after mixing to mono: the channels cancel (peak {dbfs(mixed):.1f} dBFS, "
+                    f"each channel up to {dbfs(peak):.1f} dBFS); is one channel's polarity inverted?")
     clipped = float(np.mean(np.abs(data) >= CLIP_LEVEL))
     if clipped > limits.max_clipped_fraction:
         return f"clipped: {clipped:.2%} of samples at full scale (limit {limits.max_clipped_fraction:.2%})"

@@ -31,7 +31,7 @@ class Classifier:
 
     def inputs(self, path: Path | str) -> np.ndarray:
         """``(R, R, 3)`` float32 0-255 for one file; raises :class:`ImageReadError`."""
-        img, _ = load_image(path, min_side=self.thumb)
+        img, _ = load_image(path, min_side=self.thumb, smallest=self.resolution)  # no 1 x 1 "photos"
         return area_resize(square(img, self.thumb)[None], self.resolution)[0]
 
     def classify(self, files: Iterable[str], batch: int = 64) -> Iterator[dict]:

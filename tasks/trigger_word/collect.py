@@ -31,6 +31,8 @@ from tasks.io import sha256_file
 from tasks.trigger_word.config import AudioChecks, CollectParams
 
 WORD_KINDS = ("positive", "negative")
+# Longest word recording read (before trimming its silence), in seconds.
+WORD_READ_S = 60.0
 FOLDERS = {"positive": "positives", "negative": "negatives", "background": "backgrounds"}
 
 
@@ -158,7 +160,8 @@ def ingest_user_files(kind: str, root: Path, files: Sequence[Path], out: Path, s
     for path in files:
         rel = path.relative_to(root)
         try:
-            data, sr = read_audio(path)
+            # a word is trimmed after reading, so its file may hold some silence beyond word_max_s
+            data, sr = read_audio(path, max_seconds=max(limits.max_seconds, WORD_READ_S))
         except AudioReadError as exc:
             bad.append({"file": str(path), "kind": kind, "reason": str(exc)})
             continue

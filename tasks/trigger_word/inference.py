@@ -18,7 +18,7 @@ import torch
 
 from models.trigger_word import TriggerWordModel
 from tasks.audio.features import FeatureExtractor, FeatureSpec
-from tasks.audio.io import AudioReadError, to_mono
+from tasks.audio.io import AudioReadError, open_audio, to_mono
 from tasks.trigger_word.detection import StepClock
 
 
@@ -69,11 +69,7 @@ def stream_scores(path: Path | str, scorer: Scorer, window_s: float, block_s: fl
     Reads the file in blocks; holds at most one window of audio. Raises
     :class:`AudioReadError` for files soundfile cannot open.
     """
-    try:
-        f = sf.SoundFile(str(path))
-    except (sf.LibsndfileError, RuntimeError) as exc:
-        raise AudioReadError(f"undecodable: {exc}") from None
-    with f:
+    with open_audio(path) as f:
         rate = f.samplerate
         win = max(1, int(round(window_s * rate)))
         hop = max(1, win // 2)
@@ -123,7 +119,7 @@ def write_with_chimes(src: Path | str, dst: Path | str, times_s: list[float], bl
         rate, channels = f.samplerate, f.channels
         ding = chime(rate)
         starts = [int(t * rate) for t in times_s]
-        with sf.SoundFile(str(dst), "w", samplerate=rate, channels=channels, subtype="PCM_16") as out:
+        with sf.SoundFile(str(dst), "w", samplerate=rate, channels=channels, subtype="PCM_16", format="WAV") as out:
             pos = 0
             for block in f.blocks(blocksize=max(1, int(block_s * rate)), dtype="float32", always_2d=True):
                 for s in starts:
