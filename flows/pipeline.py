@@ -18,6 +18,7 @@ import fnmatch
 import json
 import logging
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -115,6 +116,25 @@ def stage_env(task_runner: str | None) -> dict[str, str]:
     return env
 
 
+def stop_process_group(proc: subprocess.Popen, grace_s: float = 10.0) -> None:
+    """End ``proc``'s process group (dvc and the stage it runs): SIGINT first (each shuts down
+    cleanly and Prefect marks the stage's run cancelled or crashed), then SIGTERM, then SIGKILL,
+    each after ``grace_s`` without the group ending."""
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        deadline = time.monotonic() + grace_s
+        while time.monotonic() < deadline:
+            proc.poll()  # reap dvc when it exits, so only live members keep the group
+            try:
+                os.killpg(proc.pid, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.1)
+
+
 @task(name="stage", cache_policy=NO_CACHE, task_run_name="{stage}")
 def run_stage(stage: str, repo_dir: str, env: dict[str, str]) -> float:
     """`dvc repro --single-item <stage>`, its output streamed into this task run's log."""
@@ -122,14 +142,20 @@ def run_stage(stage: str, repo_dir: str, env: dict[str, str]) -> float:
     start = time.monotonic()
     cmd = [sys.executable, "-m", "dvc", "repro", "--single-item", stage]
     tail: list[str] = []
+    # Its own process group, so that stopping this flow stops dvc and the stage with it.
     with subprocess.Popen(cmd, cwd=repo_dir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          text=True, errors="replace") as proc:
+                          text=True, errors="replace", start_new_session=True) as proc:
         assert proc.stdout is not None
-        for raw in proc.stdout:
-            line = raw.rstrip("\n").split("\r")[-1].rstrip()  # a progress bar's last state
-            if line:
-                log.info("%s", line)
-                tail = [*tail[-19:], line]
+        try:
+            for raw in proc.stdout:
+                line = raw.rstrip("\n").split("\r")[-1].rstrip()  # a progress bar's last state
+                if line:
+                    log.info("%s", line)
+                    tail = [*tail[-19:], line]
+        except BaseException:  # SIGTERM (Prefect's TerminationSignal), Ctrl-C, a cancelled run
+            log.warning("pipeline: stopped; ending stage %s (dvc pid %d) and its children", stage, proc.pid)
+            stop_process_group(proc)
+            raise
     if proc.returncode:
         raise StageFailed(f"stage {stage} failed (dvc repro exit {proc.returncode}); its previous outputs "
                           "are left as they were. Last lines:\n" + "\n".join(tail))

@@ -305,16 +305,16 @@ def test_killed_training_resumes_and_ends_where_an_uninterrupted_run_does(pipeli
     env = {**os.environ, "PREFECT_API_URL": str(get_current_settings().api.url)}  # the harness's server
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)
-    state = tw / "train_state" / "state.pt"
+    state = tw / "train_state" / "state.safetensors"
     deadline = time.monotonic() + 240
     while not state.exists() and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.02)
     os.killpg(proc.pid, signal.SIGKILL)  # mid-run: after the first saved epoch
     proc.wait()
     assert state.exists() and not (tw / "train" / "checkpoint").exists()
-    import torch
+    from models.state import load_state
 
-    done = len(torch.load(state, weights_only=False)["history"])
+    done = len(load_state(state)["history"])
     assert 1 <= done < 8
     assert main(["train", "--params", str(file)]) == 0
     history = pd.read_csv(tw / "reports" / "train_history.csv")
