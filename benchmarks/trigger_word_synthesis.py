@@ -19,6 +19,8 @@ leave a few minutes between two runs of this benchmark.
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
 import os
 import resource
 import subprocess
@@ -33,7 +35,7 @@ import numpy as np
 from benchmarks._trigger_word_sources import SAMPLE_RATE, make_sources
 from tasks.trigger_word.clipset import ManifestWriter, synthesize_shard
 from tasks.trigger_word.config import SynthesizeParams
-from tasks.trigger_word.synth import Pools
+from tasks.trigger_word.synth import Pools, Source
 
 TY = 1375
 
@@ -134,10 +136,22 @@ def timed(fn, *args, label: str, done: list[Path]) -> float:
     return wall
 
 
+def pools_to_json(pools: Pools) -> str:
+    """The pools as JSON, for the child process that measures memory (no pickle)."""
+    return json.dumps({"root": str(pools.root), **{kind: [dataclasses.astuple(s) for s in getattr(pools, kind)]
+                                                   for kind in ("positives", "negatives", "backgrounds")}})
+
+
+def pools_from_json(text: str) -> Pools:
+    doc = json.loads(text)
+    return Pools(Path(doc["root"]), *(tuple(Source(*s) for s in doc[kind])
+                                      for kind in ("positives", "negatives", "backgrounds")))
+
+
 def peak_rss_mb(sources: Path, n_clips: int) -> float:
     """Peak RSS of a fresh process that synthesises ``n_clips`` (2 workers), in MB."""
-    code = ("import sys, pathlib, pickle, resource; from benchmarks.trigger_word_synthesis import ours; "
-            "pools = pickle.loads(pathlib.Path(sys.argv[1]).read_bytes()); "
+    code = ("import sys, pathlib, resource; from benchmarks.trigger_word_synthesis import ours, pools_from_json; "
+            "pools = pools_from_json(pathlib.Path(sys.argv[1]).read_text()); "
             "out = pathlib.Path(sys.argv[3]); out.mkdir(); ours(pools, int(sys.argv[2]), out); "
             "print(max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "
             "resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024)")
@@ -175,11 +189,9 @@ def main() -> None:
                   f"{args.clips / t:.0f} clips/s = {args.clips / t / base_rate:.1f}x baseline (wall); "
                   f"{1000 * cpu / args.clips:.2f} CPU-ms per clip = {CPU['base'] / cpu:.1f}x less CPU than the "
                   f"baseline; on 2 idle cores: ~{2 * args.clips / cpu:.0f} clips/s")
-        import pickle
-
-        (tmp / "pools.pkl").write_bytes(pickle.dumps(pools))
+        (tmp / "pools.json").write_text(pools_to_json(pools))
         small, large = args.clips // 4, args.clips
-        mem = {n: peak_rss_mb(tmp / "pools.pkl", n) for n in (small, large)}
+        mem = {n: peak_rss_mb(tmp / "pools.json", n) for n in (small, large)}
         print(f"peak RSS: {small} clips {mem[small]:.0f} MB, {large} clips {mem[large]:.0f} MB "
               f"(ratio {mem[large] / mem[small]:.2f}; flat means ~1.0)")
         print(f"this process max RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
