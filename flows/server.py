@@ -33,11 +33,13 @@ def healthy(url: str, timeout: float = 2.0) -> bool:
         return False
 
 
-NO_AUTH_WARNING = (
-    "warning: the Prefect server has no authentication: anyone who can reach {host}:{port} can read "
-    "every run's parameters, logs and artifacts, and start or cancel runs. Keep it on 127.0.0.1, or put it "
-    "behind a firewall or an authenticating proxy."
-)
+def exposure_warning(host: str, port: int) -> str | None:
+    """The warning to print when the server would accept connections from other machines."""
+    if is_loopback(host):
+        return None
+    return (f"warning: the Prefect server has no authentication: anyone who can reach {host}:{port} can read "
+            "every run's parameters, logs and artifacts, and start or cancel runs. Keep it on 127.0.0.1, or "
+            "put it behind a firewall or an authenticating proxy.")
 
 
 def is_loopback(host: str) -> bool:
@@ -98,8 +100,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     url = api_url(args.host, args.port)
     if args.action == "start":
-        if not is_loopback(args.host):
-            print(NO_AUTH_WARNING.format(host=args.host, port=args.port), file=sys.stderr)  # noqa: T201
+        if warning := exposure_warning(args.host, args.port):
+            print(warning, file=sys.stderr)  # noqa: T201
         print(start(args.host, args.port))  # noqa: T201 - the URL to export
     elif args.action == "stop":
         print("stopped" if stop() else "no server started by this command was running")  # noqa: T201

@@ -22,7 +22,7 @@ from models.checkpoint import save_model
 from models.state import load_state_or_none, save_state
 from models.trigger_word import TriggerWordModel
 from tasks.config import BaseParams
-from tasks.io import atomic_dir, write_json, write_text
+from tasks.io import atomic_dir, clean_stale_temps, write_json, write_text
 from tasks.trigger_word.clipset import read_clips
 from tasks.trigger_word.config import Layout, TrainParams
 from tasks.trigger_word.detection import DEFAULT_THRESHOLDS, det_curve, pick_threshold
@@ -92,6 +92,7 @@ def train_into(out: Path, layout: Layout, base: BaseParams, params: TrainParams)
     state_path = layout.train_state / STATE
     if (layout.train_state / LEGACY_STATE).is_file():
         log.warning("train: ignoring %s (a pickle from an older version; it is never loaded)", LEGACY_STATE)
+    clean_stale_temps(state_path)  # a half-written state left by a killed run
     state = load_state_or_none(state_path)  # a damaged state is moved aside: start over
     if state is not None:
         if state.get("fingerprint") == fingerprint:
