@@ -142,6 +142,17 @@ def check_output_dir(out: Path | str, inputs: Iterable[tuple[str, Path | str | N
                         "file in it); choose a new folder, or pass --force to replace it and everything in it")
 
 
+def check_output_files(outs: Iterable[Path | str], inputs: Iterable[tuple[str, Path | str | None]],
+                       flag: str = "--out") -> None:
+    """Refuse output files that are one of the inputs (writing them would replace the input)."""
+    given = [(name, Path(p)) for name, p in inputs if p is not None]
+    for out in map(Path, outs):
+        for name, source in given:
+            if source.exists() and out.resolve() == source.resolve():
+                raise OutputRefused(f"{flag} would write {out}, which is the input {name} {source}; "
+                                    "choose another output name")
+
+
 def write_marker(folder: Path | str, command: str) -> None:
     """Mark ``folder`` as written by ``command`` (so a later run may replace it)."""
     write_text(Path(folder) / OUTPUT_MARKER, f"written by: python -m {command}\n"

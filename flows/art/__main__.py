@@ -45,6 +45,13 @@ def main(argv: list[str] | None = None) -> int:
                 raise SystemExit(f"error: {flag} must be >= 1")
         if not args.out.lower().endswith(".png"):
             raise SystemExit(f"error: --out {args.out}: the image is written as PNG, name it *.png")
+        from pathlib import Path
+
+        from tasks.io import check_output_files
+
+        out = Path(args.out)
+        check_output_files([out, out.with_name(f"{out.stem}.loss.csv"), out.with_name(f"{out.stem}.snapshots.png")],
+                           [("CONTENT", args.content), ("STYLE", args.style), ("--weights", args.weights)])
         art.stylize_one(base, params, args.content, args.style, args.out, steps=args.steps, size=args.size,
                         init=args.init, backbone=args.backbone, weights=args.weights)
         return 0

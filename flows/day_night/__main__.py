@@ -61,8 +61,12 @@ def main(argv: list[str] | None = None) -> int:
             raise DataError(str(exc)) from None
     if args.command == "human-score":
         from flows.day_night.human import human_score
+        from tasks.io import check_output_files
 
-        rows = human_score(args.answers, args.key or str(layout.human / "key.json"), args.out)
+        key = args.key or str(layout.human / "key.json")
+        if args.out:
+            check_output_files([args.out], [("--answers", args.answers), ("--key", key)])
+        rows = human_score(args.answers, key, args.out)
         for row in rows:
             sys.stdout.write(json.dumps(row) + "\n")
         return 0

@@ -125,3 +125,24 @@ def test_a_killed_writers_temporary_folder_is_removed_by_the_next_run(tmp_path):
     with atomic_dir(out) as tmp:
         (tmp / "done.txt").write_text("ok")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["stage_out"]
+
+
+def test_stylize_out_onto_its_content_image_is_refused(tmp_path):
+    from flows.art.__main__ import main
+
+    content = photo(tmp_path / "holiday.png", 140)
+    before = content.read_bytes()
+    with pytest.raises(OutputRefused, match="is the input CONTENT"):
+        main(["stylize", str(content), "builtin:swirls", "--out", str(content), "--params", PARAMS])
+    assert content.read_bytes() == before
+
+
+def test_human_score_out_onto_the_answers_file_is_refused(tmp_path):
+    from flows.day_night.__main__ import main
+
+    answers = tmp_path / "answers.json"
+    answers.write_text('{"answers": []}\n')
+    with pytest.raises(OutputRefused, match="is the input --answers"):
+        main(["human-score", "--answers", str(answers), "--key", str(tmp_path / "key.json"),
+              "--out", str(answers), "--params", PARAMS])
+    assert answers.read_text() == '{"answers": []}\n'
