@@ -65,6 +65,20 @@ def stage_order(repo_dir: Path) -> list[str]:
     return [s.addressing for s in done]
 
 
+def clean_killed_temps(repo_dir: Path) -> list[Path]:
+    """Remove the temporary folders and files that killed stage runs left beside every output."""
+    from dvc.repo import Repo
+
+    from tasks.io import clean_stale_temps
+
+    removed: list[Path] = []
+    with Repo(str(repo_dir)) as repo:
+        outs = [Path(out.fs_path) for stage in repo.index.stages for out in stage.outs]
+    for out in outs:
+        removed += clean_stale_temps(out)
+    return removed
+
+
 def stale_stages(repo_dir: Path, targets: Sequence[str]) -> dict[str, list]:
     """DVC's status of ``targets``: stage name -> what changed, for the stale ones only."""
     from dvc.repo import Repo
@@ -262,6 +276,8 @@ def pipeline(repo: str = ".", params: str | None = None, task_runner: str | None
             log.warning("pipeline: %s", msg)
             return Completed(name="Skipped", message=msg)
         use_params(repo_dir, params)
+        for path in clean_killed_temps(repo_dir):  # we hold the lock: no other run is writing
+            log.info("pipeline: removed %s, left by a killed stage", path)
         order = select(stage_order(repo_dir), stages)
         stale = stale_stages(repo_dir, order)
         upstream = upstream_of(repo_dir)

@@ -109,3 +109,23 @@ def test_sigterm_to_the_pipeline_ends_dvc_and_the_stage_and_marks_their_runs(tmp
         assert all(t.state.type.value in ("CRASHED", "CANCELLED", "FAILED") for t in task_runs)
     finally:
         server.stop()
+
+
+def test_the_pipeline_removes_what_killed_stages_left_beside_their_outputs(tmp_path):
+    from flows.pipeline import clean_killed_temps
+
+    sh(["git", "init", "-q"], tmp_path)
+    dvc(tmp_path, "init", "-q")
+    (tmp_path / "dvc.yaml").write_text(yaml.safe_dump({"stages": {"make": {
+        "cmd": "mkdir -p data/out", "outs": ["data/out"], "metrics": [{"data/m.json": {"cache": False}}]}}}))
+    finished = subprocess.Popen(["true"])
+    finished.wait()
+    dead = finished.pid  # a writer that is gone
+    left = [tmp_path / "data" / f".out.tmp-{dead}-0123abcd", tmp_path / "data" / f".m.json.tmp-{dead}-0123abcd"]
+    left[0].mkdir(parents=True)
+    (left[0] / "part.bin").write_bytes(b"half")
+    left[1].write_text("{")
+    mine = tmp_path / "data" / f".out.tmp-{os.getpid()}-0123abcd"  # a live writer's: kept
+    mine.mkdir()
+    assert sorted(clean_killed_temps(tmp_path)) == sorted(left)
+    assert sorted(p.name for p in (tmp_path / "data").iterdir()) == [mine.name]
