@@ -86,9 +86,11 @@ def detect_files(paths: list[Path], detector: Detector, chime_dir: Path | None =
 
 def main(paths: list[Path], checkpoint: Path, threshold: float | None, chime_dir: Path | None,
          force: bool = False) -> int:
+    if chime_dir is not None:  # checked before the model loads; created once it has
+        check_output_dir(chime_dir, [("FILE", p) for p in paths], force=force, flag="--chime-dir")
+    detector = Detector(checkpoint, threshold)
     if chime_dir is not None:
         prepare_chime_dir(chime_dir, paths, force)
-    detector = Detector(checkpoint, threshold)
     failures = 0
     for result in detect_files(paths, detector, chime_dir):
         failures += "error" in result
