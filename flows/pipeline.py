@@ -18,7 +18,6 @@ import fnmatch
 import json
 import logging
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -38,6 +37,7 @@ from flows.runtime import (
     publish_markdown,
     publish_table,
     run_cli,
+    stop_process_group,
 )
 from tasks.errors import DataError, ParamsError
 from tasks.io import write_text
@@ -128,25 +128,6 @@ def stage_env(task_runner: str | None) -> dict[str, str]:
     if task_runner:
         env[RUNNER_ENV] = task_runner
     return env
-
-
-def stop_process_group(proc: subprocess.Popen, grace_s: float = 10.0) -> None:
-    """End ``proc``'s process group (dvc and the stage it runs): SIGINT first (each shuts down
-    cleanly and Prefect marks the stage's run cancelled or crashed), then SIGTERM, then SIGKILL,
-    each after ``grace_s`` without the group ending."""
-    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGKILL):
-        try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            return
-        deadline = time.monotonic() + grace_s
-        while time.monotonic() < deadline:
-            proc.poll()  # reap dvc when it exits, so only live members keep the group
-            try:
-                os.killpg(proc.pid, 0)
-            except ProcessLookupError:
-                return
-            time.sleep(0.1)
 
 
 @task(name="stage", cache_policy=NO_CACHE, task_run_name="{stage}")

@@ -7,6 +7,8 @@ import logging
 import math
 import os
 import re
+import signal
+import subprocess
 import sys
 import time
 from collections import deque
@@ -229,3 +231,22 @@ def _result(index: int, item: Any, future: Any) -> Any:
         logger().error("%s: %s: %s", where, type(exc).__name__, exc)
         exc.add_note(where)
         raise
+
+
+def stop_process_group(proc: subprocess.Popen, grace_s: float = 10.0) -> None:
+    """End ``proc``'s process group (dvc and the stage it runs): SIGINT first (each shuts down
+    cleanly and Prefect marks the stage's run cancelled or crashed), then SIGTERM, then SIGKILL,
+    each after ``grace_s`` without the group ending."""
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        deadline = time.monotonic() + grace_s
+        while time.monotonic() < deadline:
+            proc.poll()  # reap dvc when it exits, so only live members keep the group
+            try:
+                os.killpg(proc.pid, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.1)
