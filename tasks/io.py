@@ -108,15 +108,8 @@ class OutputRefused(DataError):
     """An output folder that would destroy or mix with files that are not ours."""
 
 
-def check_output_dir(out: Path | str, inputs: Iterable[tuple[str, Path | str | None]], *,
-                     force: bool = False, flag: str = "--out") -> Path:
-    """Refuse an output folder that would lose a user's files; returns ``out``.
-
-    ``inputs`` are ``(name, path)`` pairs (e.g. ``("--positives", "recs/activate")``). The
-    folder must not be, contain or lie inside any input (never, even with ``force``); if it
-    exists it must be empty, or hold :data:`OUTPUT_MARKER` (written with our outputs), or
-    ``force`` must be set.
-    """
+def refuse_overlap(out: Path | str, inputs: Iterable[tuple[str, Path | str | None]], flag: str) -> None:
+    """Refuse an output folder that is, contains or lies inside one of ``inputs``."""
     out = Path(out)
     target = out.resolve()
     for name, given in inputs:
@@ -129,6 +122,19 @@ def check_output_dir(out: Path | str, inputs: Iterable[tuple[str, Path | str | N
         if target.is_relative_to(source):
             raise OutputRefused(f"{flag} {out} lies inside the input {name} {given}; choose an output "
                                 "folder outside your inputs")
+
+
+def check_output_dir(out: Path | str, inputs: Iterable[tuple[str, Path | str | None]], *,
+                     force: bool = False, flag: str = "--out") -> Path:
+    """Refuse an output folder that would lose a user's files; returns ``out``.
+
+    ``inputs`` are ``(name, path)`` pairs (e.g. ``("--positives", "recs/activate")``). The
+    folder must not be, contain or lie inside any input (never, even with ``force``); if it
+    exists it must be empty, or hold :data:`OUTPUT_MARKER` (written with our outputs), or
+    ``force`` must be set.
+    """
+    out = Path(out)
+    refuse_overlap(out, inputs, flag)
     if not out.exists() and not out.is_symlink():
         return out
     if not out.is_dir():

@@ -71,7 +71,11 @@ def main(argv: list[str] | None = None) -> int:
             sys.stdout.write(json.dumps(row) + "\n")
         return 0
     from flows import day_night as dn
+    from tasks.io import refuse_overlap
 
+    refuse_overlap(layout.collect, [("day_night.collect.images_dir", params.collect.images_dir),
+                                    ("day_night.collect.manifest", params.collect.manifest)],
+                   "the collect stage's output")  # replaced whole: never around a user's photos
     p, L = params, layout
     calls = {
         "collect": lambda: (dn.collect, (base, p.generate, p.collect, str(L.demo), str(L.collect))),

@@ -78,7 +78,15 @@ def main(argv: list[str] | None = None) -> int:
         with_runner(dataset, base, args.task_runner)(base, params, args.out, args.clips, args.force)
         return 0
     from flows import trigger_word as tw
+    from tasks.io import refuse_overlap
 
+    u = params.collect.user  # a stage's output folder is replaced whole: never around a user's folder
+    refuse_overlap(layout.collect, [("trigger_word.collect.user.positives_dir", u.positives_dir),
+                                    ("trigger_word.collect.user.negatives_dir", u.negatives_dir),
+                                    ("trigger_word.collect.user.backgrounds_dir", u.backgrounds_dir)],
+                   "the collect stage's output")
+    refuse_overlap(layout.clips, [("trigger_word.synthesize.hard_negatives_dir", params.synthesize.hard_negatives_dir)],
+                   "the synthesize stage's output")
     calls = {
         "collect": lambda: (tw.collect, (base, params.collect, str(layout.collect))),
         "split": lambda: (tw.split, (base, params.split, str(layout.collect), str(layout.split))),

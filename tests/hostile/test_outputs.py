@@ -146,3 +146,21 @@ def test_human_score_out_onto_the_answers_file_is_refused(tmp_path):
         main(["human-score", "--answers", str(answers), "--key", str(tmp_path / "key.json"),
               "--out", str(answers), "--params", PARAMS])
     assert answers.read_text() == '{"answers": []}\n'
+
+
+def test_a_users_folder_inside_a_stage_output_is_refused_before_the_stage_replaces_it(tmp_path, real_params):
+    from flows.day_night.__main__ import main as dn_main
+
+    mine = tmp_path / "data" / "trigger_word" / "collect" / "my_takes"
+    recordings(mine)
+    before = hash_tree(mine)
+    real_params["base"]["data_dir"] = str(tmp_path / "data")
+    real_params["trigger_word"]["collect"]["user"]["positives_dir"] = str(mine / "activate")
+    real_params["day_night"]["collect"]["images_dir"] = str(tmp_path / "data")  # around the stage's output
+    params = str(write_params(tmp_path / "p.yaml", real_params))
+    with pytest.raises(OutputRefused, match="the collect stage's output .* contains the input "
+                                            "trigger_word.collect.user.positives_dir"):
+        tw_main(["collect", "--params", params])
+    with pytest.raises(OutputRefused, match="lies inside the input day_night.collect.images_dir"):
+        dn_main(["collect", "--params", params])
+    assert hash_tree(mine) == before
