@@ -35,23 +35,24 @@ def all_stages() -> dict[str, dict]:
     return stages
 
 
-def keep_reports(stages: dict[str, dict]) -> dict[str, dict]:
-    """Mark every metrics and plots file ``persist``: DVC would otherwise delete them when a stage
-    starts, so they vanish from the work tree while it runs (or for good if it fails). Stages
-    write them atomically, so the old file stays until the new one replaces it."""
+def keep_outputs(stages: dict[str, dict]) -> dict[str, dict]:
+    """Mark every output, metrics and plots file ``persist``: DVC would otherwise delete them when
+    their stage starts, so they vanish from the work tree while it runs (and stay gone if it
+    fails). Every stage writes atomically, so the old output stays until the new one replaces it."""
     for stage in stages.values():
-        for kind in ("metrics", "plots"):
+        for kind in ("outs", "metrics", "plots"):
+            if kind not in stage:
+                continue
             entries = []
-            for entry in stage.get(kind, []):
+            for entry in stage[kind]:
                 path, opts = (entry, {}) if isinstance(entry, str) else next(iter(entry.items()))
                 entries.append({path: {**(opts or {}), "persist": True}})
-            if kind in stage:
-                stage[kind] = entries
+            stage[kind] = entries
     return stages
 
 
 def render() -> str:
-    return HEADER + yaml.safe_dump({"stages": keep_reports(all_stages())}, sort_keys=False, width=100)
+    return HEADER + yaml.safe_dump({"stages": keep_outputs(all_stages())}, sort_keys=False, width=100)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -27,9 +27,9 @@ def test_server_start_warns_when_others_can_reach_it(host, warned):
         assert "no authentication" in message and host in message
 
 
-def test_every_metrics_and_plots_file_persists_while_its_stage_runs():
+def test_every_output_metrics_and_plots_file_persists_while_its_stage_runs():
     stages = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
-    entries = [(name, e) for name, s in stages.items() for kind in ("metrics", "plots") for e in s.get(kind, [])]
+    entries = [(name, e) for name, s in stages.items() for kind in ("outs", "metrics", "plots") for e in s.get(kind, [])]
     assert entries and all(next(iter(e.values()))["persist"] is True for _, e in entries)
 
 
