@@ -198,9 +198,11 @@ def run_cli(main: Callable[[list[str] | None], int | None], argv: Iterable[str] 
     # One "Finished in state Completed()" line per shard would bury the progress bar;
     # task failures and retries are still logged (WARNING and above).
     logging.getLogger("prefect.task_runs").setLevel(logging.WARNING)
+    from models.checkpoint import CheckpointError
+
     try:
         code = main(list(argv) if argv is not None else None)
-    except (ParamsError, DataError, FileNotFoundError) as exc:
+    except (ParamsError, DataError, FileNotFoundError, CheckpointError) as exc:
         print(f"error: {exc}", file=sys.stderr)  # noqa: T201 - command-line output
         sys.exit(2)
     sys.exit(code or 0)

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
 
@@ -88,7 +89,11 @@ def load_model(folder: Path | str, model_cls: type[nn.Module], config_cls: type[
     weights = folder / WEIGHTS
     if not weights.is_file():
         raise CheckpointError(f"{weights}: not found")
-    state = load_file(str(weights), device=map_location)
+    try:
+        state = load_file(str(weights), device=map_location)
+    except (SafetensorError, OSError) as exc:
+        raise CheckpointError(f"{weights}: not a readable safetensors file ({exc}); is the checkpoint "
+                              "complete?") from None
     expected = model.state_dict()
     missing = sorted(set(expected) - set(state))
     unexpected = sorted(set(state) - set(expected))

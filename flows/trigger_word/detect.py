@@ -17,7 +17,7 @@ from pathlib import Path
 
 import torch
 
-from models.checkpoint import load_model
+from models.checkpoint import CheckpointError, load_model
 from models.trigger_word import TriggerWordConfig, TriggerWordModel
 from tasks.audio.io import AudioReadError, path_problem
 from tasks.io import OUTPUT_MARKER, atomic_file, check_output_dir, write_marker
@@ -36,7 +36,8 @@ class Detector:
         self.scorer = Scorer(model, feature_spec(meta), normaliser(meta))
         self.threshold = threshold if threshold is not None else doc.get("threshold")
         if self.threshold is None:
-            raise ValueError(f"{checkpoint}: no stored threshold (not a shipped model folder); pass --threshold")
+            raise CheckpointError(f"{checkpoint}: no stored threshold (not a shipped model folder); "
+                                  "pass --threshold")
         self.refractory = int(round(doc.get("refractory_s", 1.0) / self.scorer.clock.step_s))
         self.window_s = float(doc.get("window_s", doc["clip_seconds"]))
 

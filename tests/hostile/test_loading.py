@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import json
 import pickle
 
 import numpy as np
@@ -128,3 +129,40 @@ def test_a_restored_state_continues_training_exactly(tmp_path):
     steps(model, opt, sched, rng, 3)
     for a, b in zip(straight[0].state_dict().values(), model.state_dict().values(), strict=True):
         assert torch.equal(a, b)
+
+
+def _cli(module_main, argv, capsys):
+    from flows.runtime import run_cli
+
+    with pytest.raises(SystemExit) as exit_:
+        run_cli(module_main, argv)
+    return exit_.value.code, capsys.readouterr()
+
+
+@pytest.mark.parametrize("which", ["missing", "other model", "truncated weights", "no threshold"])
+def test_a_missing_or_wrong_checkpoint_is_a_message_not_a_traceback(tmp_path, capsys, which):
+    from flows.day_night.__main__ import main as dn_main
+    from flows.trigger_word.__main__ import main as tw_main
+    from tests.conftest import write_audio
+    from tests.hostile.helpers import PARAMS, classifier_folder, detector_folder, photo
+
+    wav = write_audio(tmp_path / "a.wav", np.zeros(16000, np.float32), 16000)
+    folder = tmp_path / "ckpt"
+    if which == "other model":
+        classifier_folder(folder)
+    elif which == "truncated weights":
+        detector_folder(folder)
+        data = (folder / "model.safetensors").read_bytes()
+        (folder / "model.safetensors").write_bytes(data[: len(data) // 2])
+    elif which == "no threshold":
+        detector_folder(folder)
+        doc = json.loads((folder / "config.json").read_text())
+        del doc["threshold"]
+        (folder / "config.json").write_text(json.dumps(doc))
+    code, out = _cli(tw_main, ["detect", str(wav), "--checkpoint", str(folder), "--params", PARAMS], capsys)
+    assert code == 2 and out.err.startswith("error: ") and str(folder) in out.err and "Traceback" not in out.err
+    if which == "other model":  # and the other way round: classify given a trigger-word model
+        detector_folder(tmp_path / "tw")
+        code, out = _cli(dn_main, ["classify", "--checkpoint", str(tmp_path / "tw"), "--params", PARAMS,
+                                   str(photo(tmp_path / "p.png"))], capsys)
+        assert code == 2 and "architecture 'TriggerWordModel'" in out.err
