@@ -51,8 +51,22 @@ def keep_outputs(stages: dict[str, dict]) -> dict[str, dict]:
     return stages
 
 
+IMAGE_READER = "tasks/images/io.py"
+IMAGE_LIMIT_PARAM = "base.max_image_pixels"
+
+
+def track_image_limit(stages: dict[str, dict]) -> dict[str, dict]:
+    """A stage that decodes images with the shared reader depends on its pixel limit (which
+    files are refused as too large), so the limit is one of its params."""
+    for stage in stages.values():
+        if IMAGE_READER in stage.get("deps", []) and IMAGE_LIMIT_PARAM not in stage.get("params", []):
+            stage["params"] = [*stage.get("params", []), IMAGE_LIMIT_PARAM]
+    return stages
+
+
 def render() -> str:
-    return HEADER + yaml.safe_dump({"stages": keep_outputs(all_stages())}, sort_keys=False, width=100)
+    stages = track_image_limit(keep_outputs(all_stages()))
+    return HEADER + yaml.safe_dump({"stages": stages}, sort_keys=False, width=100)
 
 
 def main(argv: list[str] | None = None) -> int:
