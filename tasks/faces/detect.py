@@ -22,6 +22,7 @@ from tasks.faces import pretrained as P
 from tasks.images.io import ImageLimits, check_image
 
 CASCADE = "haarcascade_frontalface_default.xml"
+COARSE_FROM_PX = 400  # dlib detectors try no upsampling first on photos at least this long
 _local = threading.local()  # a CascadeClassifier must not be shared between threads
 
 
@@ -30,7 +31,7 @@ class DetectSettings:
     """How faces are found and cropped (the ``faces.detect`` params, as plain values)."""
 
     detector: str = "hog"  # hog | cnn (dlib's) | haar (OpenCV's cascade)
-    upsample: int = 1  # dlib detectors: times the photo is upsampled (1 finds faces down to ~40 px)
+    upsample: int = 1  # dlib detectors: most upsampling tried when no face is found without (1: faces down to ~40 px)
     align: str = "five_point"  # five_point (dlib landmarks -> 150 x 150 chip) | none (box crop)
     max_roll_deg: float = 35.0  # faces whose eye line is tilted more are quarantined (landmarks unreliable)
     min_eye_px: float = 10.0  # eyes closer than this (decoded pixels) are too small for the landmark model
@@ -72,7 +73,14 @@ def cascade() -> cv2.CascadeClassifier:
 def detect_faces(rgb: np.ndarray, s: DetectSettings) -> list[tuple[int, int, int, int]]:
     """Boxes (x, y, w, h) of frontal faces in an RGB image, largest first."""
     if s.detector in ("hog", "cnn"):
-        boxes = [b for b in P.detect_boxes(rgb, s.detector, s.upsample) if min(b[2], b[3]) >= s.min_detect_px]
+        # Photos of 400 px and more: coarse to fine, upsampling (4x the work each time) only while
+        # nothing is found (a bystander under ~80 px then goes unseen: the largest face is used
+        # anyway). Smaller photos go straight to the full upsampling, where their faces are.
+        first = 0 if max(rgb.shape[:2]) >= COARSE_FROM_PX else s.upsample
+        for up in range(first, s.upsample + 1):
+            boxes = [b for b in P.detect_boxes(rgb, s.detector, up) if min(b[2], b[3]) >= s.min_detect_px]
+            if boxes:
+                break
         return sorted(boxes, key=lambda b: (-b[2] * b[3], b[0], b[1]))
     gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
     if s.clahe:  # lifts low-contrast (e.g. dark-skinned) faces; a global equalisation hurts instead
