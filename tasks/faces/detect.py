@@ -70,21 +70,30 @@ def cascade() -> cv2.CascadeClassifier:
     return c
 
 
+def equalised_grey(rgb: np.ndarray) -> np.ndarray:
+    """Grey image with local contrast equalised (CLAHE): lifts low-contrast (e.g. dark-skinned)
+    faces for the detectors; a global equalisation hurts instead. Only detection sees it."""
+    return cv2.createCLAHE(clipLimit=2.0, tileGridSize=(4, 4)).apply(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY))
+
+
 def detect_faces(rgb: np.ndarray, s: DetectSettings) -> list[tuple[int, int, int, int]]:
     """Boxes (x, y, w, h) of frontal faces in an RGB image, largest first."""
     if s.detector in ("hog", "cnn"):
         # Photos of 400 px and more: coarse to fine, upsampling (4x the work each time) only while
         # nothing is found (a bystander under ~80 px then goes unseen: the largest face is used
         # anyway). Smaller photos go straight to the full upsampling, where their faces are.
+        # With ``clahe``, a photo where HOG finds nothing is tried once more on its contrast-
+        # equalised grey image (recovers some low-contrast, e.g. dark-skinned, faces).
         first = 0 if max(rgb.shape[:2]) >= COARSE_FROM_PX else s.upsample
-        for up in range(first, s.upsample + 1):
-            boxes = [b for b in P.detect_boxes(rgb, s.detector, up) if min(b[2], b[3]) >= s.min_detect_px]
+        tries = [(rgb, up) for up in range(first, s.upsample + 1)]
+        if s.clahe and s.detector == "hog":
+            tries.append((equalised_grey(rgb), s.upsample))
+        for img, up in tries:
+            boxes = [b for b in P.detect_boxes(img, s.detector, up) if min(b[2], b[3]) >= s.min_detect_px]
             if boxes:
-                break
-        return sorted(boxes, key=lambda b: (-b[2] * b[3], b[0], b[1]))
-    gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
-    if s.clahe:  # lifts low-contrast (e.g. dark-skinned) faces; a global equalisation hurts instead
-        gray = cv2.createCLAHE(clipLimit=2.0, tileGridSize=(4, 4)).apply(gray)
+                return sorted(boxes, key=lambda b: (-b[2] * b[3], b[0], b[1]))
+        return []
+    gray = equalised_grey(rgb) if s.clahe else cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
     found = cascade().detectMultiScale(gray, scaleFactor=s.scale_factor, minNeighbors=s.min_neighbors,
                                        minSize=(s.min_detect_px, s.min_detect_px))
     boxes = [tuple(int(v) for v in b) for b in (found if len(found) else [])]
