@@ -19,6 +19,7 @@ from tasks.faces import db as D
 from tasks.faces.config import DatabaseParams
 from tasks.faces.encoder import load_encoder
 from tasks.faces.split import gallery_and_probes
+from tasks.faces.splitdata import SplitData, embed_split
 from tasks.io import atomic_dir, read_parquet
 
 
@@ -28,8 +29,6 @@ def build_time() -> pd.Timestamp:
 
 
 def build_db(tmp: Path, encoder_dir: Path, faces: Path, crops: Path, pretrained: Path, params: DatabaseParams) -> dict:
-    from flows.faces.train import SplitData, embed_split
-
     encoder = load_encoder(encoder_dir)
     cal = encoder.calibration
     frame = read_parquet(faces, "detected faces")

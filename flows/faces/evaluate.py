@@ -15,7 +15,6 @@ import numpy as np
 import pandas as pd
 from prefect import flow
 
-from flows.faces.train import embed_split, load_split
 from flows.runtime import logger, publish_markdown, publish_table
 from tasks.config import BaseParams
 from tasks.faces.cluster import choose_k, density
@@ -23,6 +22,7 @@ from tasks.faces.config import ClusterParams, DatabaseParams
 from tasks.faces.encoder import load_encoder, pretrained_encoder, resize_crops
 from tasks.faces.metrics import clustering_scores, identification, probe_scores, verification
 from tasks.faces.split import gallery_and_probes
+from tasks.faces.splitdata import embed_split, load_split
 from tasks.faces.train import pixel_vectors
 from tasks.io import atomic_dir, write_json, write_text
 

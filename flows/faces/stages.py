@@ -7,7 +7,7 @@ from tasks.faces.config import Layout
 CMD = "python -m flows.faces"
 COMMON = ["tasks/config.py", "tasks/io.py", "flows/runtime.py", "tasks/faces/config.py"]
 MODEL = ["models/face_encoder.py", "models/checkpoint.py", "tasks/faces/encoder.py", "tasks/faces/train.py",
-         "tasks/faces/pretrained.py", "tasks/faces/detect.py"]
+         "tasks/faces/pretrained.py", "tasks/faces/detect.py", "tasks/faces/splitdata.py"]
 
 
 def dvc_stages(layout: Layout) -> dict[str, dict]:
@@ -47,7 +47,7 @@ def dvc_stages(layout: Layout) -> dict[str, dict]:
         },
         "faces_database": {
             "cmd": f"{CMD} database",
-            "deps": [*COMMON, *MODEL, "tasks/faces/db.py", "flows/faces/database.py", "flows/faces/train.py",
+            "deps": [*COMMON, *MODEL, "tasks/faces/db.py", "flows/faces/database.py",
                      str(L.encoder), str(L.faces), str(L.crops), str(L.pretrained)],
             "params": ["faces.database"],
             "outs": [str(L.gallery)],
@@ -55,7 +55,7 @@ def dvc_stages(layout: Layout) -> dict[str, dict]:
         "faces_evaluate": {
             "cmd": f"{CMD} evaluate",
             "deps": [*COMMON, *MODEL, "tasks/faces/metrics.py", "tasks/faces/cluster.py", "flows/faces/evaluate.py",
-                     "flows/faces/train.py", str(L.encoder), str(L.trained), str(L.train / "candidates.json"),
+                     str(L.encoder), str(L.trained), str(L.train / "candidates.json"),
                      str(L.faces), str(L.crops), str(L.pretrained), str(L.assignments)],
             "params": ["base.seed", "faces.database", "faces.cluster"],
             "outs": [str(L.evaluate / "embedding_map.png"), str(L.evaluate / "report.md")],

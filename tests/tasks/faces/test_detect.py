@@ -94,3 +94,22 @@ def test_largest_face_is_used(photos):
     x, y, w, h = d.box
     assert w * h >= 0.9 * d.face_px ** 2
     assert d.faces >= 2
+
+
+def test_the_cnn_detector_is_an_option(photos):
+    d = detect_file(photos["faces"][0], DetectSettings(detector="cnn"))
+    assert d.crop is not None and d.crop.shape == (150, 150, 3) and d.faces >= 1
+
+
+def test_an_altered_model_file_fails_naming_it_and_the_setup_command(monkeypatch):
+    from tasks.errors import DataError
+    from tasks.faces import pretrained as P
+
+    name = "shape_predictor_5_face_landmarks.dat"
+    monkeypatch.setattr(P, "_checked", {})
+    monkeypatch.setitem(P.FILES, name, "0" * 64)  # what a damaged or swapped file looks like
+    with pytest.raises(DataError, match=rf"{name}: SHA-256 .* reinstall with bash scripts/setup.sh"):
+        P.model_file(name)
+    monkeypatch.setattr(P, "FILES", {**P.FILES, "missing.dat": "0" * 64})
+    with pytest.raises(DataError, match=r"missing.dat: dlib model file missing; run bash scripts/setup.sh"):
+        P.model_file("missing.dat")
