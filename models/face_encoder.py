@@ -71,3 +71,31 @@ def embed(model: FaceEncoder, crops: Tensor, batch_size: int = 256) -> Tensor:
     if not out:
         return torch.empty(0, model.config.embedding_dim)
     return torch.cat(out)
+
+
+@dataclass(frozen=True)
+class AdapterConfig:
+    """Architecture of :class:`EmbeddingAdapter` (stored in the checkpoint's config.json)."""
+
+    dim: int = 128  # pretrained embedding size in and out
+    hidden: int = 128
+
+
+class EmbeddingAdapter(nn.Module):
+    """``(B, D)`` pretrained embeddings -> ``(B, D)`` unit vectors: ``normalize(x + MLP(x))``.
+
+    The MLP's last layer starts at zero, so training starts from the pretrained embedding
+    (normalised) and the triplet loss only has to learn a correction for the user's people.
+    """
+
+    def __init__(self, config: AdapterConfig):
+        super().__init__()
+        self.config = config
+        self.mlp = nn.Sequential(nn.Linear(config.dim, config.hidden), nn.ReLU(inplace=True),
+                                 nn.Linear(config.hidden, config.dim))
+        nn.init.zeros_(self.mlp[2].weight)
+        nn.init.zeros_(self.mlp[2].bias)
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = F.normalize(x.float(), dim=1)  # (B, D)
+        return F.normalize(x + self.mlp(x), dim=1)

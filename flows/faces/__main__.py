@@ -2,8 +2,11 @@
 
 Stages (each a DVC stage): collect, detect, split, train, database, evaluate.
 Commands: enrol DIR, verify --person ID PHOTO, identify PHOTO..., cluster DIR, delete --person ID;
-``--db`` (default: the pipeline's database) and ``--encoder`` (default: the pipeline's
-checkpoint) choose what they use. verify and identify print JSON lines on stdout.
+``--db`` (default: your database, <data_dir>/faces/db, which no pipeline stage rebuilds; the
+pipeline's evaluation gallery is <data_dir>/faces/gallery) and ``--encoder`` (``dlib_resnet``,
+the pretrained encoder, or a checkpoint folder; default: the one that built the database, else
+the encoder the pipeline chose on dev, else ``dlib_resnet``) choose what they use. verify and
+identify print JSON lines on stdout.
 """
 
 from __future__ import annotations
@@ -11,12 +14,42 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 from flows.runtime import add_params_argument, add_stage_parsers, run_cli
 from tasks.config import load_params
 from tasks.faces.config import FacesParams, Layout
 
 STAGES = ("collect", "detect", "split", "train", "database", "evaluate")
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value}: must be at least 1")
+    return value
+
+
+def choose_encoder(args: argparse.Namespace, params: FacesParams, layout: Layout, db: str):
+    """The encoder a command uses: ``--encoder``; else the one whose encoder, detector and alignment
+    built the database; else the pipeline's choice on dev; else the pretrained ``dlib_resnet``."""
+    from tasks.faces import db as D
+    from tasks.faces.encoder import PRETRAINED, load_encoder
+
+    if args.encoder:
+        return load_encoder(args.encoder, params.detect.settings())
+    options = [layout.encoder] if (layout.encoder / "config.json").is_file() else []
+    options.append(PRETRAINED)
+    if (Path(db) / D.TABLE).is_file():
+        identity = D.load(db).identity
+        for spec in options:
+            enc = load_encoder(spec, params.detect.settings())
+            if enc.identity == identity:
+                return enc
+    return load_encoder(options[0], params.detect.settings())
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -27,8 +60,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     def command(name: str, help: str) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help)
-        p.add_argument("--db", help="database folder (default: the pipeline's, under base.data_dir)")
-        p.add_argument("--encoder", help="encoder checkpoint folder (default: the pipeline's)")
+        p.add_argument("--db", help="database folder (default: <data_dir>/faces/db, yours; the pipeline's "
+                                    "evaluation gallery is <data_dir>/faces/gallery)")
+        p.add_argument("--encoder", help="dlib_resnet (pretrained) or an encoder checkpoint folder (default: the "
+                                         "database's, else the pipeline's choice, else dlib_resnet)")
         add_params_argument(p)
         return p
 
@@ -38,9 +73,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("photo")
     p = command("identify", "1:N: who is in each photo? (one JSON object per line)")
     p.add_argument("photos", nargs="+")
-    p.add_argument("--k", type=int, help="neighbours that vote (default: the database's)")
-    p = command("cluster", "group an unlabelled folder by person (k-means, k by silhouette)")
+    p.add_argument("--k", type=positive_int, help="neighbours that vote (default: the database's)")
+    p = command("cluster", "group an unlabelled folder by person (HDBSCAN or k-means)")
     p.add_argument("dir")
+    p.add_argument("--method", choices=("hdbscan", "kmeans"), help="default: faces.cluster.method")
     p.add_argument("--out", help="output folder, new or written by cluster before; never DIR or a folder "
                    "around it (default: <data_dir>/faces/clusters/<DIR's name>)")
     p.add_argument("--force", action="store_true", help="replace --out even if it was not written by dlpipes")
@@ -54,36 +90,40 @@ def main(argv: list[str] | None = None) -> int:
     layout = Layout(base.data_dir)
     if args.command in STAGES:
         return run_stage(args, base, params, layout)
-    encoder = args.encoder or str(layout.encoder)
     db = args.db or str(layout.db)
     if args.command in ("verify", "identify", "delete"):
         from tasks.faces import db as D
         from tasks.faces import query as Q
-        from tasks.faces.encoder import load_encoder
 
         if args.command == "delete":
             out = [{"db": db, "person": args.person, "removed_rows": D.delete_person(db, args.person)}]
         elif args.command == "verify":
-            out = [Q.verify(D.load(db), load_encoder(encoder), args.person, args.photo)]
+            out = [Q.verify(D.load(db), choose_encoder(args, params, layout, db), args.person, args.photo)]
         else:
-            out = Q.identify(D.load(db), load_encoder(encoder), args.photos, args.k)
+            out = Q.identify(D.load(db), choose_encoder(args, params, layout, db), args.photos, args.k)
         for obj in out:
             sys.stdout.write(json.dumps(obj) + "\n")
         return 1 if any("error" in o for o in out) and args.command == "verify" else 0
     from flows.faces.commands import cluster, enrol
 
-    if args.command == "enrol":
-        summary = enrol(encoder, db, args.dir, params.database.k)
-    else:
-        from pathlib import Path
-
+    if args.command == "cluster":
         from tasks.io import check_output_dir
 
         out_dir = args.out or str(layout.clusters / Path(args.dir).resolve().name)
-        check_output_dir(out_dir, [("DIR", args.dir), ("--encoder", encoder)], force=args.force)  # before any work
-        summary = cluster(base, params.cluster, encoder, args.dir, out_dir, args.force)
+        check_output_dir(out_dir, cluster_inputs(args), force=args.force)  # before any work
+    encoder = choose_encoder(args, params, layout, db)
+    if args.command == "enrol":
+        summary = enrol(encoder, db, args.dir, params.database.k)
+    else:
+        summary = cluster(base, params.cluster, encoder, args.dir, out_dir, args.method, args.force)
     sys.stdout.write(json.dumps(summary) + "\n")
     return 0
+
+
+def cluster_inputs(args: argparse.Namespace) -> list[tuple[str, str | None]]:
+    """What ``cluster --out`` must never hold: the photos, and an encoder folder given by path."""
+    encoder = args.encoder if args.encoder and Path(args.encoder).exists() else None
+    return [("DIR", args.dir), ("--encoder", encoder)]
 
 
 def run_stage(args: argparse.Namespace, base, params: FacesParams, layout: Layout) -> int:
@@ -96,11 +136,11 @@ def run_stage(args: argparse.Namespace, base, params: FacesParams, layout: Layou
         "detect": (detect.detect, (base, params.detect, str(L.manifest), str(L.detect))),
         "split": (split.split, (base, params.split, str(L.faces), str(L.split))),
         "train": (train.train, (base, params.train, params.detect, params.database, str(L.faces), str(L.crops),
-                                str(L.assignments), str(L.train))),
+                                str(L.assignments), str(L.pretrained), str(L.train))),
         "database": (database.database, (base, params.database, str(L.encoder), str(L.faces), str(L.crops),
-                                         str(L.db))),
-        "evaluate": (evaluate.evaluate, (base, params.database, params.cluster, str(L.encoder), str(L.faces),
-                                         str(L.crops), str(L.assignments), str(L.evaluate))),
+                                         str(L.pretrained), str(L.gallery))),
+        "evaluate": (evaluate.evaluate, (base, params.database, params.cluster, str(L.train), str(L.faces),
+                                         str(L.crops), str(L.assignments), str(L.pretrained), str(L.evaluate))),
     }
     flow_obj, flow_args = calls[args.command]
     with_runner(flow_obj, base, args.task_runner)(*flow_args)

@@ -1,5 +1,8 @@
-"""Stage `database`: embed every person's gallery photos into the embedding database, with the
-encoder's calibrated threshold stored beside them."""
+"""Stage `database`: the pipeline's evaluation gallery, every person's first photos embedded into
+an embedding database (with the encoder's calibrated threshold beside them).
+
+It writes ``faces/gallery``, never the users' database ``faces/db`` (what ``enrol`` adds to and
+``delete`` removes from): a pipeline run rebuilds its own output and leaves enrolled people alone."""
 
 from __future__ import annotations
 
@@ -16,7 +19,7 @@ from tasks.faces import db as D
 from tasks.faces.config import DatabaseParams
 from tasks.faces.encoder import load_encoder
 from tasks.faces.split import gallery_and_probes
-from tasks.faces.train import embed_crops
+from tasks.faces.splitdata import SplitData, embed_split
 from tasks.io import atomic_dir, read_parquet
 
 
@@ -25,31 +28,34 @@ def build_time() -> pd.Timestamp:
     return pd.Timestamp(int(os.environ.get("SOURCE_DATE_EPOCH", "0")), unit="s", tz="UTC")
 
 
-def build_db(tmp: Path, encoder_dir: Path, faces: Path, crops: Path, params: DatabaseParams) -> dict:
+def build_db(tmp: Path, encoder_dir: Path, faces: Path, crops: Path, pretrained: Path, params: DatabaseParams) -> dict:
     encoder = load_encoder(encoder_dir)
     cal = encoder.calibration
     frame = read_parquet(faces, "detected faces")
     gallery = np.array(gallery_and_probes(frame["photo_id"].tolist(), frame["person"].tolist(),
                                           params.gallery_per_person))
     rows = frame[gallery]
-    arr = np.load(crops)[rows["crop_index"].to_numpy()]
-    db = D.FaceDB(D.Calibration(encoder=encoder.hash, dim=encoder.model.config.embedding_dim, k=params.k))
+    index = rows["crop_index"].to_numpy()
+    arr = np.load(crops)[index]
+    base = np.load(pretrained)[index] if pretrained.is_file() else None
+    db = D.FaceDB(D.Calibration(dim=encoder.dim, k=params.k, **encoder.identity))
     if cal:
         db = D.with_threshold(db, cal["threshold"], cal["target_far"], cal["calibrated_on"])
     persons, ids = rows["person"].tolist(), rows["photo_id"].tolist()
-    db.add(persons, ids, rows["sha256"].tolist(), embed_crops(encoder.model, arr), encoder.hash, build_time())
+    emb = embed_split(encoder, SplitData(arr, base, rows["person"].to_numpy(), ids))
+    db.add(persons, ids, rows["sha256"].tolist(), emb, encoder.identity, build_time())
     D.save(db, tmp)
     D.save_crops(tmp, persons, ids, list(arr))
-    return {"people": len(db.persons), "photos": len(db), "encoder": encoder.hash,
+    return {"people": len(db.persons), "photos": len(db), "encoder": encoder.name,
             "threshold": db.calibration.threshold, "target_far": db.calibration.target_far, "k": params.k}
 
 
 @flow(name="faces-database")
-def database(base: BaseParams, params: DatabaseParams, encoder_dir: str, faces: str, crops: str,
+def database(base: BaseParams, params: DatabaseParams, encoder_dir: str, faces: str, crops: str, pretrained: str,
              out_dir: str) -> dict:
-    """Write the database folder ``out_dir`` (embeddings.parquet + crops/), replaced atomically."""
+    """Write the gallery folder ``out_dir`` (embeddings.parquet + crops/), replaced atomically."""
     with atomic_dir(out_dir) as tmp:
-        summary = build_db(Path(tmp), Path(encoder_dir), Path(faces), Path(crops), params)
+        summary = build_db(Path(tmp), Path(encoder_dir), Path(faces), Path(crops), Path(pretrained), params)
     publish_table("faces-database", [summary], "Embedding database")
     logger().info("faces database: %s", summary)
     return summary

@@ -11,11 +11,12 @@ from prefect.cache_policies import NO_CACHE
 
 from flows.runtime import Progress, in_order, logger, publish_table
 from tasks.config import BaseParams
+from tasks.faces import pretrained as P
 from tasks.faces.config import DetectParams
-from tasks.faces.detect import detect_rows
+from tasks.faces.detect import detect_and_embed
 from tasks.io import atomic_dir, read_parquet, write_json, write_parquet
 
-detect_shard = task(detect_rows, name="detect-faces", cache_policy=NO_CACHE)
+detect_shard = task(detect_and_embed, name="detect-faces", cache_policy=NO_CACHE)
 
 
 def detect_into(tmp: Path, manifest: Path, base: BaseParams, params: DetectParams) -> dict:
@@ -24,18 +25,21 @@ def detect_into(tmp: Path, manifest: Path, base: BaseParams, params: DetectParam
     n = params.photos_per_task
     shards = [rows[i:i + n] for i in range(0, len(rows), n)]
     submit = detect_shard.with_options(retries=base.retries, retry_delay_seconds=1)
-    records, crops = [], []
+    records, crops, vectors = [], [], []
     with Progress(len(rows), "faces detect", unit="photo") as bar:
-        for recs, cs in in_order(lambda s: submit.submit(s, params.settings()), shards, window=2 * base.workers):
+        for recs, cs, vs in in_order(lambda s: submit.submit(s, params.settings()), shards, window=2 * base.workers):
             records += recs
             crops += cs
+            vectors.append(vs)
             bar.update(len(recs))
     table = pd.DataFrame(records)
     usable = table[table["status"] != "quarantined"].reset_index(drop=True)
     usable["crop_index"] = np.arange(len(usable))
     quarantine = table[table["status"] != "ok"][["photo_id", "person", "path", "faces", "face_px", "status", "reason"]]
-    size = params.crop_size
+    size = P.CHIP_SIZE if params.align == "five_point" else params.crop_size
     arr = np.stack(crops) if crops else np.zeros((0, size, size, 3), np.uint8)
+    if params.align == "five_point":
+        np.save(tmp / "dlib_resnet.npy", np.concatenate(vectors) if vectors else np.zeros((0, P.DIM), np.float32))
     write_parquet(tmp / "faces.parquet", usable)
     write_parquet(tmp / "quarantine.parquet", quarantine.reset_index(drop=True))
     np.save(tmp / "crops.npy", arr)
@@ -50,11 +54,13 @@ def detect_into(tmp: Path, manifest: Path, base: BaseParams, params: DetectParam
 
 @flow(name="faces-detect")
 def detect(base: BaseParams, params: DetectParams, manifest: str, out_dir: str) -> dict:
-    """Write ``faces.parquet`` (one row per usable photo), ``crops.npy`` and ``quarantine.parquet``."""
+    """Write ``faces.parquet`` (one row per usable photo), ``crops.npy``, ``quarantine.parquet`` and
+    (aligned faces) ``dlib_resnet.npy``, the pretrained encoder's vectors of the crops."""
     with atomic_dir(out_dir) as tmp:
         result = detect_into(Path(tmp), Path(manifest), base, params)
     publish_table("faces-detect", [result["summary"]], "Faces found")
     publish_table("faces-detect-quarantine", result["quarantine"].head(500).to_dict("records"),
-                  "Photos quarantined (no face, too small, unreadable) or flagged (several faces)")
+                  "Photos quarantined (no face, too small, too small or rotated for the landmark model, "
+                  "unreadable) or flagged (several faces)")
     logger().info("faces detect: %s", result["summary"])
     return result["summary"]

@@ -1,26 +1,29 @@
-"""Stage `evaluate`: the encoder on the test people (never trained on, never calibrated on).
+"""Stage `evaluate`: pixels, the pretrained and the trained encoder side by side on the test
+people (never trained on, never calibrated on).
 
-Verification ROC (AUC, TAR at the calibrated threshold and at the target FAR) beside the
-pixel-distance baseline, identification top-1, clustering purity/NMI, and an embedding map.
+Per model: verification ROC (AUC, TAR at the target FAR, TAR/FAR at the threshold calibrated
+on dev), identification top-1, clustering (k-means and HDBSCAN: purity, NMI, merged people);
+and an embedding map of the encoder chosen on dev.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from prefect import flow
 
-from flows.faces.train import load_split_crops
 from flows.runtime import logger, publish_markdown, publish_table
 from tasks.config import BaseParams
-from tasks.faces.cluster import choose_k
+from tasks.faces.cluster import choose_k, density
 from tasks.faces.config import ClusterParams, DatabaseParams
-from tasks.faces.encoder import load_encoder
+from tasks.faces.encoder import load_encoder, pretrained_encoder, resize_crops
 from tasks.faces.metrics import clustering_scores, identification, probe_scores, verification
 from tasks.faces.split import gallery_and_probes
-from tasks.faces.train import embed_crops, pixel_vectors
+from tasks.faces.splitdata import embed_split, load_split
+from tasks.faces.train import pixel_vectors
 from tasks.io import atomic_dir, write_json, write_text
 
 
@@ -57,51 +60,73 @@ def embedding_map(path: Path, emb: np.ndarray, persons: np.ndarray, seed: int) -
     plt.close(fig)
 
 
-def evaluate_into(tmp: Path, base: BaseParams, database: DatabaseParams, cluster: ClusterParams,
-                  encoder_dir: Path, faces: Path, crops: Path, people: Path) -> dict:
-    encoder = load_encoder(encoder_dir)
-    threshold = encoder.calibration["threshold"]
-    x, persons, ids = load_split_crops(faces, crops, people, "test")
-    gallery = np.array(gallery_and_probes(ids, list(persons), database.gallery_per_person))
-    metrics: dict = {"test_people": int(len(set(persons))), "test_photos": int(len(x)),
-                     "threshold": threshold, "target_far": database.target_far}
-    emb = embed_crops(encoder.model, x)
-    for name, vectors in (("encoder", emb), ("pixels", pixel_vectors(x))):
-        d, same = probe_scores(vectors[gallery], persons[gallery], vectors[~gallery], persons[~gallery])
-        v, curve = verification(d, same, database.target_far, threshold if name == "encoder" else None)
-        metrics[f"{name}_verification"] = v
-        thin_curve(curve).to_csv(tmp / f"roc_{name}.csv", index=False)
-        metrics[f"{name}_identification"] = identification(
-            vectors[gallery], persons[gallery], vectors[~gallery], persons[~gallery], database.k,
-            threshold if name == "encoder" else 2.0)
-    labels, k, _ = choose_k(emb, cluster.k_min, min(cluster.k_max, len(emb) - 1), base.seed, cluster.n_init,
+def score(name: str, vectors: np.ndarray, persons: np.ndarray, gallery: np.ndarray, threshold: float | None,
+          database: DatabaseParams, cluster: ClusterParams, seed: int, tmp: Path) -> dict:
+    """Verification, identification and both clusterings of one model's test vectors."""
+    d, same = probe_scores(vectors[gallery], persons[gallery], vectors[~gallery], persons[~gallery])
+    v, curve = verification(d, same, database.target_far, threshold)
+    thin_curve(curve).to_csv(tmp / f"roc_{name}.csv", index=False)
+    ident = identification(vectors[gallery], persons[gallery], vectors[~gallery], persons[~gallery], database.k,
+                           threshold if threshold is not None else 1e9)
+    labels, k, _ = choose_k(vectors, cluster.k_min, min(cluster.k_max, len(vectors) - 1), seed, cluster.n_init,
                             cluster.min_silhouette)
-    metrics["clustering"] = clustering_scores(persons, labels) | {"chosen_k": int(k)}
-    embedding_map(tmp / "embedding_map.png", emb, persons, base.seed)
+    dens = density(vectors, cluster.min_cluster_size, cluster.min_samples)
+    return {"verification": v, "identification": ident,
+            "kmeans": clustering_scores(persons, labels) | {"chosen_k": int(k)},
+            "hdbscan": clustering_scores(persons, dens)}
+
+
+def evaluate_into(tmp: Path, base: BaseParams, database: DatabaseParams, cluster: ClusterParams,
+                  train_dir: Path, faces: Path, crops: Path, people: Path, pretrained: Path) -> dict:
+    cands = json.loads((train_dir / "candidates.json").read_text())
+    chosen = load_encoder(train_dir / "encoder")
+    trained = load_encoder(train_dir / "trained")
+    test = load_split(faces, crops, people, "test", pretrained)
+    gallery = np.array(gallery_and_probes(test.ids, list(test.persons), database.gallery_per_person))
+    models = {"pixels": (pixel_vectors(resize_crops(test.crops, trained.detect.crop_size)), None),
+              "trained": (embed_split(trained, test), cands["candidates"]["trained"]["threshold"])}
+    if "pretrained" in cands["candidates"]:
+        enc = pretrained_encoder(chosen.detect)
+        models["pretrained"] = (embed_split(enc, test), cands["candidates"]["pretrained"]["threshold"])
+    metrics: dict = {"test_people": int(len(set(test.persons))), "test_photos": int(len(test.persons)),
+                     "target_far": database.target_far, "chosen_on_dev": cands["chosen"],
+                     "trained_kind": trained.kind, "models": {}}
+    for name, (vectors, threshold) in models.items():
+        metrics["models"][name] = score(name, vectors, test.persons, gallery, threshold, database, cluster,
+                                        base.seed, tmp)
+    best = models[cands["chosen"]][0]
+    embedding_map(tmp / "embedding_map.png", best, test.persons, base.seed)
     write_json(tmp / "metrics.json", metrics)
-    ev, px = metrics["encoder_verification"], metrics["pixels_verification"]
-    report = (f"### faces evaluate ({metrics['test_people']} test people)\n\n"
-              f"| | AUC | TAR @ FAR {database.target_far} | top-1 |\n|---|---|---|---|\n"
-              f"| encoder | {ev['auc']:.4f} | {ev['tar_at_far']:.4f} | {metrics['encoder_identification']['top1']:.4f} |\n"
-              f"| pixels | {px['auc']:.4f} | {px['tar_at_far']:.4f} | {metrics['pixels_identification']['top1']:.4f} |\n\n"
-              f"Calibrated threshold {threshold:.4f}: TAR {ev['tar_at_calibrated']:.4f}, "
-              f"FAR {ev['far_at_calibrated']:.4f}. Clustering: k = {k}, purity "
-              f"{metrics['clustering']['purity']:.4f}, NMI {metrics['clustering']['nmi']:.4f}.\n")
+    rows = []
+    for name, m in metrics["models"].items():
+        v, km, hd = m["verification"], m["kmeans"], m["hdbscan"]
+        tag = f"{name} ({trained.kind})" if name == "trained" else name
+        tag += " **chosen on dev**" if name == cands["chosen"] else ""
+        calib = (f"{v['tar_at_calibrated']:.4f} / {v['far_at_calibrated']:.4f}" if "tar_at_calibrated" in v
+                 else "-")
+        rows.append(f"| {tag} | {v['auc']:.4f} | {v['tar_at_far']:.4f} | {calib} | "
+                    f"{m['identification']['top1']:.4f} | {km['purity']:.3f} / {km['nmi']:.3f} / "
+                    f"{km['merged_people']} | {hd['purity']:.3f} / {hd['nmi']:.3f} / {hd['merged_people']} / "
+                    f"{hd['assigned']:.2f} |")
+    report = (f"### faces evaluate ({metrics['test_people']} test people, {metrics['test_photos']} photos)\n\n"
+              f"| model | AUC | TAR @ FAR {database.target_far} | TAR / FAR at dev threshold | top-1 | "
+              "k-means purity / NMI / merged | HDBSCAN purity / NMI / merged / assigned |\n"
+              "|---|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n")
     write_text(tmp / "report.md", report)
     return metrics | {"report": report}
 
 
 @flow(name="faces-evaluate")
-def evaluate(base: BaseParams, database: DatabaseParams, cluster: ClusterParams, encoder_dir: str, faces: str,
-             crops: str, people: str, out_dir: str) -> dict:
-    """Write metrics.json, roc_encoder.csv, roc_pixels.csv, embedding_map.png and report.md."""
+def evaluate(base: BaseParams, database: DatabaseParams, cluster: ClusterParams, train_dir: str, faces: str,
+             crops: str, people: str, pretrained: str, out_dir: str) -> dict:
+    """Write metrics.json, roc_<model>.csv, embedding_map.png and report.md."""
     with atomic_dir(out_dir) as tmp:
-        metrics = evaluate_into(Path(tmp), base, database, cluster, Path(encoder_dir), Path(faces), Path(crops),
-                                Path(people))
+        metrics = evaluate_into(Path(tmp), base, database, cluster, Path(train_dir), Path(faces), Path(crops),
+                                Path(people), Path(pretrained))
     report = metrics.pop("report")
     publish_markdown("faces-evaluate", report, "Faces evaluation on held-out people")
     publish_table("faces-evaluate-verification",
-                  [{"model": m, **metrics[f"{m}_verification"]} for m in ("encoder", "pixels")],
+                  [{"model": m, **v["verification"]} for m, v in metrics["models"].items()],
                   "Verification on held-out people")
     logger().info("faces evaluate:\n%s", report)
     return metrics

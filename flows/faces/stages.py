@@ -6,7 +6,8 @@ from tasks.faces.config import Layout
 
 CMD = "python -m flows.faces"
 COMMON = ["tasks/config.py", "tasks/io.py", "flows/runtime.py", "tasks/faces/config.py"]
-MODEL = ["models/face_encoder.py", "models/checkpoint.py", "tasks/faces/encoder.py", "tasks/faces/train.py"]
+MODEL = ["models/face_encoder.py", "models/checkpoint.py", "tasks/faces/encoder.py", "tasks/faces/train.py",
+         "tasks/faces/pretrained.py", "tasks/faces/detect.py", "tasks/faces/splitdata.py"]
 
 
 def dvc_stages(layout: Layout) -> dict[str, dict]:
@@ -23,8 +24,9 @@ def dvc_stages(layout: Layout) -> dict[str, dict]:
         },
         "faces_detect": {
             "cmd": f"{CMD} detect",
-            "deps": [*COMMON, "tasks/faces/detect.py", "tasks/images/io.py", "flows/faces/detect.py", str(L.collect)],
-            "params": ["faces.detect"],
+            "deps": [*COMMON, "tasks/faces/detect.py", "tasks/faces/pretrained.py", "tasks/images/io.py",
+                     "flows/faces/detect.py", str(L.collect)],
+            "params": ["faces.encoder", "faces.detect"],
             "outs": [str(L.detect)],
         },
         "faces_split": {
@@ -35,28 +37,30 @@ def dvc_stages(layout: Layout) -> dict[str, dict]:
         },
         "faces_train": {
             "cmd": f"{CMD} train",
-            "deps": [*COMMON, *MODEL, "models/losses.py", "tasks/faces/metrics.py", "flows/faces/train.py",
-                     str(L.faces), str(L.crops), str(L.assignments)],
-            "params": ["base.seed", "faces.train", "faces.detect", "faces.database.gallery_per_person",
+            "deps": [*COMMON, *MODEL, "models/losses.py", "tasks/faces/metrics.py", "tasks/faces/adapter.py",
+                     "flows/faces/train.py", str(L.faces), str(L.crops), str(L.pretrained), str(L.assignments)],
+            "params": ["base.seed", "faces.encoder", "faces.train", "faces.detect", "faces.database.gallery_per_person",
                        "faces.database.target_far"],
-            "outs": [str(L.encoder), str(L.train / "calibration.json")],
+            "outs": [str(L.encoder), str(L.trained), str(L.train / "calibration.json"),
+                     str(L.train / "candidates.json")],
             "plots": [{str(L.history): {"x": "step", "y": "dev_auc", "cache": False}}],
         },
         "faces_database": {
             "cmd": f"{CMD} database",
-            "deps": [*COMMON, *MODEL, "tasks/faces/db.py", "flows/faces/database.py", str(L.encoder), str(L.faces),
-                     str(L.crops)],
+            "deps": [*COMMON, *MODEL, "tasks/faces/db.py", "flows/faces/database.py",
+                     str(L.encoder), str(L.faces), str(L.crops), str(L.pretrained)],
             "params": ["faces.database"],
-            "outs": [str(L.db)],
+            "outs": [str(L.gallery)],
         },
         "faces_evaluate": {
             "cmd": f"{CMD} evaluate",
             "deps": [*COMMON, *MODEL, "tasks/faces/metrics.py", "tasks/faces/cluster.py", "flows/faces/evaluate.py",
-                     str(L.encoder), str(L.faces), str(L.crops), str(L.assignments)],
+                     str(L.encoder), str(L.trained), str(L.train / "candidates.json"),
+                     str(L.faces), str(L.crops), str(L.pretrained), str(L.assignments)],
             "params": ["base.seed", "faces.database", "faces.cluster"],
             "outs": [str(L.evaluate / "embedding_map.png"), str(L.evaluate / "report.md")],
             "metrics": [{str(L.metrics): {"cache": False}}],
-            "plots": [{str(L.evaluate / "roc_encoder.csv"): {"x": "fpr", "y": "tpr", "cache": False}},
-                      {str(L.evaluate / "roc_pixels.csv"): {"x": "fpr", "y": "tpr", "cache": False}}],
+            "plots": [{str(L.evaluate / f"roc_{m}.csv"): {"x": "fpr", "y": "tpr", "cache": False}}
+                      for m in ("pixels", "pretrained", "trained")],
         },
     }

@@ -13,7 +13,7 @@ undefined for a single cluster, so a collection whose best silhouette stays belo
 from __future__ import annotations
 
 import numpy as np
-from sklearn.cluster import KMeans
+from sklearn.cluster import HDBSCAN, KMeans
 from sklearn.metrics import silhouette_score
 
 
@@ -49,9 +49,26 @@ def choose_k(emb: np.ndarray, k_min: int, k_max: int, seed: int, n_init: int = 4
     return _relabel(best[2]), best[1], rows
 
 
+def density(emb: np.ndarray, min_cluster_size: int = 2, min_samples: int = 1) -> np.ndarray:
+    """HDBSCAN labels: photos it is not sure of stay unassigned (-1).
+
+    A photo gallery suffers more from two people merged than from one person split, and a
+    density method does not have to put every photo somewhere: k-means must, so an odd photo
+    (profile, blur) drags a cluster towards its neighbour's person. No k to choose either.
+    """
+    if len(emb) < max(2, min_cluster_size):
+        return np.full(len(emb), -1, np.int64)
+    labels = HDBSCAN(min_cluster_size=min_cluster_size, min_samples=min_samples, copy=True).fit(
+        emb.astype(np.float64)).labels_
+    return _relabel(labels.astype(np.int64))
+
+
 def _relabel(labels: np.ndarray) -> np.ndarray:
-    """Number clusters by size (largest first, then first appearance) so output is stable."""
-    uniq, first, counts = np.unique(labels, return_index=True, return_counts=True)
+    """Number clusters by size (largest first, then first appearance) so output is stable; -1 stays -1."""
+    kept = labels[labels >= 0]
+    if len(kept) == 0:
+        return labels.astype(np.int64)
+    uniq, first, counts = np.unique(kept, return_index=True, return_counts=True)
     order = sorted(range(len(uniq)), key=lambda i: (-counts[i], first[i]))
-    mapping = {uniq[i]: new for new, i in enumerate(order)}
+    mapping = {uniq[i]: new for new, i in enumerate(order)} | {-1: -1}
     return np.array([mapping[v] for v in labels], np.int64)

@@ -17,6 +17,7 @@ from PIL import Image
 from tasks.errors import DataError
 from tasks.faces import synth
 from tasks.faces.config import DemoParams
+from tasks.faces.db import check_name
 from tasks.images.io import list_images
 from tasks.io import sha256_file
 
@@ -101,6 +102,10 @@ def from_folders(root: Path) -> tuple[pd.DataFrame, list[dict]]:
         if len(rel.parts) < 2:
             problems.append({"path": str(path), "reason": "not in a person folder (expected DIR/<person>/photo)"})
             continue
+        bad = name_problem(rel.parts[0])
+        if bad:
+            problems.append({"path": str(path), "reason": bad})
+            continue
         rows.append({"photo_id": rel.with_suffix("").as_posix(), "person": rel.parts[0], "path": str(path)})
     return _finish(rows), problems
 
@@ -120,8 +125,9 @@ def from_csv(manifest: Path) -> tuple[pd.DataFrame, list[dict]]:
     for n, rec in enumerate(records, start=2):
         path = Path(rec["path"])
         path = path if path.is_absolute() else manifest.parent / path
-        if not rec["person"]:
-            problems.append({"path": str(path), "reason": f"{manifest} line {n}: empty person"})
+        bad = name_problem(rec["person"] or "")
+        if bad:
+            problems.append({"path": str(path), "reason": f"{manifest} line {n}: {bad}"})
         elif not path.is_file():
             problems.append({"path": str(path), "reason": f"{manifest} line {n}: file not found"})
         else:
@@ -132,6 +138,15 @@ def from_csv(manifest: Path) -> tuple[pd.DataFrame, list[dict]]:
     if dupes.any():
         raise DataError(f"{manifest}: duplicate photo id(s) {sorted(frame.loc[dupes, 'photo_id'])[:5]}")
     return frame, problems
+
+
+def name_problem(person: str) -> str | None:
+    """Why ``person`` cannot be a person's name (:func:`tasks.faces.db.check_name`), or None."""
+    try:
+        check_name(person)
+    except DataError as exc:
+        return str(exc)
+    return None
 
 
 def _finish(rows: list[dict]) -> pd.DataFrame:

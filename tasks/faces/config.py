@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, model_validator
 
@@ -39,6 +40,11 @@ class CollectParams(StrictModel):
 
 
 class DetectParams(StrictModel):
+    detector: Literal["hog", "cnn", "haar"] = "hog"
+    upsample: int = Field(1, ge=0, le=3)
+    align: Literal["five_point", "none"] = "five_point"
+    max_roll_deg: float = Field(35.0, gt=0, le=90)
+    min_eye_px: float = Field(10.0, ge=0)
     scale_factor: float = Field(1.05, gt=1.0, le=2.0)
     min_neighbors: int = Field(5, ge=1)
     min_detect_px: int = Field(24, ge=16)
@@ -49,7 +55,7 @@ class DetectParams(StrictModel):
     min_side: int = Field(32, ge=1)
     max_aspect: float = Field(4.0, ge=1.0)
     clahe: bool = True
-    photos_per_task: int = Field(128, ge=1)
+    photos_per_task: int = Field(32, ge=1)
 
     def settings(self) -> DetectSettings:
         return DetectSettings(**self.model_dump(exclude={"photos_per_task"}))
@@ -85,6 +91,8 @@ class ModelParams(StrictModel):
 
 
 class TrainParams(StrictModel):
+    learn: Literal["adapter", "scratch"] = "adapter"
+    adapter_hidden: int = Field(128, ge=1)
     steps: int = Field(300, ge=1)
     people_per_batch: int = Field(16, ge=2)
     photos_per_person: int = Field(4, ge=2)
@@ -98,7 +106,7 @@ class TrainParams(StrictModel):
     model: ModelParams = ModelParams()
 
     def settings(self) -> TrainSettings:
-        d = self.model_dump(exclude={"augment", "model"})
+        d = self.model_dump(exclude={"augment", "model", "learn", "adapter_hidden"})
         return TrainSettings(**d, augment=Augment(**self.augment.model_dump()))
 
     def encoder_config(self, crop_size: int) -> FaceEncoderConfig:
@@ -114,6 +122,9 @@ class DatabaseParams(StrictModel):
 
 
 class ClusterParams(StrictModel):
+    method: Literal["hdbscan", "kmeans"] = "hdbscan"
+    min_cluster_size: int = Field(2, ge=2)
+    min_samples: int = Field(1, ge=1)
     k_min: int = Field(2, ge=2)
     k_max: int = Field(20, ge=2)
     min_silhouette: float = Field(0.1, ge=-1, le=1)
@@ -124,6 +135,7 @@ class ClusterParams(StrictModel):
 class FacesParams(StrictModel):
     """The whole ``faces`` section."""
 
+    encoder: Literal["dlib_resnet"] = "dlib_resnet"
     collect: CollectParams = CollectParams()
     detect: DetectParams = DetectParams()
     split: SplitParams = SplitParams()
@@ -144,12 +156,15 @@ class Layout:
         self.detect = root / "detect"
         self.faces = self.detect / "faces.parquet"
         self.crops = self.detect / "crops.npy"
+        self.pretrained = self.detect / "dlib_resnet.npy"  # the pretrained encoder's vectors of the crops
         self.split = root / "split"
         self.assignments = self.split / "people.parquet"
         self.train = root / "train"
-        self.encoder = self.train / "encoder"
+        self.encoder = self.train / "encoder"  # the encoder chosen on dev (the database's and commands')
+        self.trained = self.train / "trained"  # what the train stage learned (evaluate compares it)
         self.history = self.train / "history.json"
-        self.db = root / "db"
+        self.db = root / "db"  # the users' database (enrol, delete); no stage writes it
+        self.gallery = root / "gallery"  # the pipeline's evaluation gallery (the database stage)
         self.evaluate = root / "evaluate"
         self.metrics = self.evaluate / "metrics.json"
         self.roc = self.evaluate / "roc.csv"

@@ -3,18 +3,23 @@
 A database is a folder::
 
     embeddings.parquet   person, photo_id, sha256, embedding fixed_size_list<float32>[D],
-                         encoder (checkpoint hash), time; the calibration (threshold, target
-                         FAR, k, encoder hash) rides in the file's schema metadata
-    crops/<person>/      the face crop of every enrolled photo (PNG), for review
+                         encoder (kind:hash), detector, alignment, time; the calibration
+                         (threshold, target FAR, k, encoder, detector, alignment) rides in
+                         the file's schema metadata
+    crops/<key>/         the face crop of every enrolled photo (PNG), for review; ``key`` is
+                         :func:`person_key` of the name (names are data, never paths)
 
-Every vector in one database comes from one encoder; :meth:`FaceDB.check_encoder` refuses
-a query made with another (vectors of two models are not comparable). Search is exact:
+Every vector in one database comes from one encoder, detector and alignment;
+:meth:`FaceDB.check_encoder` refuses a query or enrolment made otherwise, naming what
+differs (vectors of two models, or of faces found or aligned differently, are not comparable). Search is exact:
 :func:`nearest` returns the same neighbours, in the same order, as a brute-force scan.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 import shutil
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -31,15 +36,42 @@ from tasks.io import atomic_file
 TABLE = "embeddings.parquet"
 CROPS = "crops"
 META_KEY = b"faces"
+MAX_NAME = 200  # characters in a person's name
+IDENTITY = ("encoder", "detector", "alignment")
 
 
 class EncoderMismatch(DataError):
-    """A query or enrolment with an encoder other than the one that built the database."""
+    """A query or enrolment with an encoder, detector or alignment other than the database's."""
+
+
+def check_name(person: object, where: str = "person") -> str:
+    """``person`` if it is a usable name (data, never a path), else a DataError saying why.
+
+    Refused: empty, longer than MAX_NAME, NUL or other control characters, leading or trailing
+    spaces, and ``.`` / ``..``; ``/`` and ``\\`` are allowed in names (crops live under
+    :func:`person_key`, never under the name itself)."""
+    if not isinstance(person, str) or not person:
+        raise DataError(f"{where}: an empty person name")
+    if len(person) > MAX_NAME:
+        raise DataError(f"{where}: person name of {len(person)} characters (at most {MAX_NAME})")
+    if re.search(r"[\x00-\x1f\x7f]", person):
+        raise DataError(f"{where}: person name {person!r} holds a control character (NUL, newline, ...)")
+    if person != person.strip() or person in (".", ".."):
+        raise DataError(f"{where}: person name {person!r} is not usable (surrounding spaces, '.' or '..')")
+    return person
+
+
+def person_key(person: str) -> str:
+    """A safe folder name for ``person``: its letters, digits, ``-`` and ``_`` (at most 40), then a
+    hash of the whole name (so two names never share a folder and nothing can climb out)."""
+    stem = re.sub(r"[^A-Za-z0-9_-]+", "_", person)[:40].strip("_") or "person"
+    return f"{stem}-{hashlib.sha256(person.encode('utf-8', 'surrogatepass')).hexdigest()[:12]}"
 
 
 def schema(dim: int) -> pa.Schema:
     return pa.schema([("person", pa.string()), ("photo_id", pa.string()), ("sha256", pa.string()),
                       ("embedding", pa.list_(pa.float32(), dim)), ("encoder", pa.string()),
+                      ("detector", pa.string()), ("alignment", pa.string()),
                       ("time", pa.timestamp("s", tz="UTC"))])
 
 
@@ -47,8 +79,10 @@ def schema(dim: int) -> pa.Schema:
 class Calibration:
     """What the database was built with and the threshold calibrated for it."""
 
-    encoder: str  # checkpoint hash (models.checkpoint.state_dict_hash)
+    encoder: str  # kind:hash of the encoder (tasks.faces.encoder.Encoder.name)
     dim: int
+    detector: str = ""  # tasks.faces.encoder.detector_id
+    alignment: str = ""  # tasks.faces.encoder.alignment_id
     threshold: float | None = None  # verification / "unknown" distance threshold
     target_far: float | None = None  # the false-accept rate the threshold was set for
     k: int = 2  # neighbours that vote in identification
@@ -61,7 +95,7 @@ class FaceDB:
 
     calibration: Calibration
     rows: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
-        columns=["person", "photo_id", "sha256", "encoder", "time"]))
+        columns=["person", "photo_id", "sha256", "encoder", "detector", "alignment", "time"]))
     embeddings: np.ndarray | None = None
 
     def __post_init__(self) -> None:
@@ -75,23 +109,30 @@ class FaceDB:
     def persons(self) -> list[str]:
         return sorted(set(self.rows["person"]))
 
-    def check_encoder(self, encoder_hash: str, where: str = "the database") -> None:
-        """Fail clearly unless ``encoder_hash`` is the encoder every row was made with."""
-        if encoder_hash != self.calibration.encoder:
+    @property
+    def identity(self) -> dict[str, str]:
+        return {k: getattr(self.calibration, k) for k in IDENTITY}
+
+    def check_encoder(self, identity: dict[str, str], where: str = "the database") -> None:
+        """Fail clearly unless ``identity`` (encoder, detector, alignment) is what every row was made with."""
+        diff = [f"{k} {self.identity[k]!r} (the encoder loaded uses {identity.get(k)!r})"
+                for k in IDENTITY if identity.get(k) != self.identity[k]]
+        if diff:
             raise EncoderMismatch(
-                f"{where} was built with encoder {self.calibration.encoder}, but the encoder loaded is "
-                f"{encoder_hash}: embeddings of two models are not comparable. Use the encoder "
-                "checkpoint that built it (--encoder), or build a new database with this one.")
+                f"{where} was built with " + "; ".join(diff) + ": embeddings made differently are not "
+                "comparable. Use the encoder that built it (--encoder), or build a new database (--db) with this one.")
 
     def add(self, persons: list[str], photo_ids: list[str], hashes: list[str], emb: np.ndarray,
-            encoder_hash: str, time: pd.Timestamp) -> int:
+            identity: dict[str, str], time: pd.Timestamp) -> int:
         """Enrol photos (a photo id already present is replaced); returns rows added or replaced."""
-        self.check_encoder(encoder_hash)
+        self.check_encoder(identity)
+        for p in set(persons):
+            check_name(p)
         if emb.shape != (len(photo_ids), self.calibration.dim):
             raise ValueError(f"embeddings {emb.shape} do not match {len(photo_ids)} photos x {self.calibration.dim}")
         keep = ~self.rows["photo_id"].isin(set(photo_ids)).to_numpy()
         new = pd.DataFrame({"person": persons, "photo_id": photo_ids, "sha256": hashes,
-                            "encoder": encoder_hash, "time": time})
+                            **{k: identity[k] for k in IDENTITY}, "time": time})
         rows = pd.concat([self.rows[keep], new], ignore_index=True) if keep.any() else new
         embs = np.concatenate([self.embeddings[keep], emb.astype(np.float32)])
         order = np.lexsort((rows["photo_id"].to_numpy(), rows["person"].to_numpy()))
@@ -118,7 +159,7 @@ def save(db: FaceDB, folder: Path | str) -> Path:
     table = pa.Table.from_arrays(
         [pa.array(db.rows["person"].tolist(), pa.string()), pa.array(db.rows["photo_id"].tolist(), pa.string()),
          pa.array(db.rows["sha256"].tolist(), pa.string()), pa.FixedSizeListArray.from_arrays(flat, dim),
-         pa.array(db.rows["encoder"].tolist(), pa.string()), times],
+         *[pa.array(db.rows[k].tolist(), pa.string()) for k in IDENTITY], times],
         schema=schema(dim))
     meta = json.dumps(db.calibration.__dict__, sort_keys=True).encode()
     table = table.replace_schema_metadata({META_KEY: meta})
@@ -134,26 +175,36 @@ def load(folder: Path | str) -> FaceDB:
     if not path.is_file():
         raise DataError(f"{path}: no face database here; build one with `python -m flows.faces enrol DIR "
                         f"--db {folder}` (or run the pipeline's database stage)")
-    table = pq.read_table(path)
-    raw = (table.schema.metadata or {}).get(META_KEY)
-    if raw is None:
-        raise DataError(f"{path}: not a face database (no calibration metadata)")
-    cal = Calibration(**json.loads(raw))
-    emb = table.column("embedding").combine_chunks()
-    values = emb.values.to_numpy(zero_copy_only=False) if len(emb) else np.zeros(0, np.float32)
-    embeddings = values.astype(np.float32).reshape(len(table), cal.dim)
-    rows = table.drop(["embedding"]).to_pandas()
-    stale = sorted(set(rows["encoder"]) - {cal.encoder})
-    if stale:
-        raise EncoderMismatch(f"{path}: rows made by encoder(s) {stale} beside {cal.encoder}; rebuild the database")
+    try:
+        table = pq.read_table(path)
+        raw = (table.schema.metadata or {}).get(META_KEY)
+        if raw is None:
+            raise DataError(f"{path}: not a face database (no calibration metadata)")
+        cal = Calibration(**json.loads(raw))
+        if table.schema.names != schema(cal.dim).names:
+            raise DataError(f"{path}: columns {table.schema.names} are not a face database's "
+                            f"{schema(cal.dim).names} (made by an older version?); rebuild it")
+        emb = table.column("embedding").combine_chunks()
+        values = emb.values.to_numpy(zero_copy_only=False) if len(emb) else np.zeros(0, np.float32)
+        embeddings = values.astype(np.float32).reshape(len(table), cal.dim)
+        rows = table.drop(["embedding"]).to_pandas()
+    except (pa.ArrowException, OSError, ValueError, TypeError) as exc:
+        if isinstance(exc, DataError):
+            raise
+        raise DataError(f"{path}: unreadable face database ({type(exc).__name__}: {exc}); restore it from a "
+                        "copy, or delete it and enrol again") from None
+    for k in IDENTITY:
+        stale = sorted(set(rows[k]) - {getattr(cal, k)})
+        if stale:
+            raise EncoderMismatch(f"{path}: rows made with {k} {stale} beside {getattr(cal, k)!r}; rebuild the database")
     return FaceDB(cal, rows, np.ascontiguousarray(embeddings))
 
 
-def open_or_create(folder: Path | str, encoder_hash: str, dim: int, k: int) -> FaceDB:
+def open_or_create(folder: Path | str, identity: dict[str, str], dim: int, k: int) -> FaceDB:
     """The database in ``folder``, or a new empty one for this encoder (no threshold yet)."""
     if (Path(folder) / TABLE).is_file():
         return load(folder)
-    return FaceDB(Calibration(encoder=encoder_hash, dim=dim, k=k))
+    return FaceDB(Calibration(dim=dim, k=k, **identity))
 
 
 def with_threshold(db: FaceDB, threshold: float, target_far: float, calibrated_on: str) -> FaceDB:
@@ -162,8 +213,9 @@ def with_threshold(db: FaceDB, threshold: float, target_far: float, calibrated_o
 
 
 def crop_path(folder: Path | str, person: str, photo_id: str) -> Path:
-    safe = photo_id.replace("/", "__")
-    return Path(folder) / CROPS / person / f"{safe}.png"
+    """Where a crop lives: always inside ``folder/crops/<person_key>/``, whatever the names."""
+    safe = person_key(photo_id)
+    return Path(folder) / CROPS / person_key(check_name(person)) / f"{safe}.png"
 
 
 def save_crops(folder: Path | str, persons: list[str], photo_ids: list[str], crops: list[np.ndarray]) -> None:
@@ -176,12 +228,13 @@ def save_crops(folder: Path | str, persons: list[str], photo_ids: list[str], cro
 
 def delete_person(folder: Path | str, person: str) -> int:
     """Remove every row and cached file of ``person`` from the database in ``folder``."""
+    check_name(person, "--person")
     db = load(folder)
     removed = db.delete(person)
     if removed == 0:
         raise DataError(f"{Path(folder) / TABLE}: no person {person!r} enrolled")
     save(db, folder)
-    shutil.rmtree(Path(folder) / CROPS / person, ignore_errors=True)
+    shutil.rmtree(Path(folder) / CROPS / person_key(person), ignore_errors=True)
     return removed
 
 

@@ -7,6 +7,7 @@ Distances are Euclidean between unit vectors (0 = identical, 2 = opposite). A pa
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 from sklearn.metrics import normalized_mutual_info_score, roc_auc_score, roc_curve
 
 
@@ -78,7 +79,8 @@ def identification(gallery: np.ndarray, gallery_persons: np.ndarray, queries: np
     (an "unknown" answer counts as wrong)."""
     if len(gallery) == 0 or len(queries) == 0:
         raise ValueError("identification needs a gallery and queries")
-    d = np.sqrt(np.clip(2.0 - 2.0 * queries.astype(np.float64) @ gallery.astype(np.float64).T, 0.0, None))
+    q, g = queries.astype(np.float64), gallery.astype(np.float64)
+    d = np.sqrt(np.clip((q * q).sum(1)[:, None] + (g * g).sum(1)[None, :] - 2.0 * q @ g.T, 0.0, None))
     order = np.argsort(d, axis=1, kind="stable")[:, :k]
     top1 = float(np.mean(gallery_persons[order[:, 0]] == query_persons))
     voted = [knn_vote(d[i, order[i]], list(gallery_persons[order[i]]), threshold) for i in range(len(queries))]
@@ -97,17 +99,37 @@ def purity(labels_true: np.ndarray, labels_pred: np.ndarray) -> float:
     return float(total / len(labels_true))
 
 
+def merged_people(labels_true: np.ndarray, labels_pred: np.ndarray) -> int:
+    """People whose main cluster (where most of their assigned photos went) is also another
+    person's main cluster: two people merged count 2. Unassigned photos (label -1) are ignored."""
+    main: dict = {}
+    for person in np.unique(labels_true):
+        got = labels_pred[(labels_true == person) & (labels_pred >= 0)]
+        if len(got):
+            values, counts = np.unique(got, return_counts=True)
+            main[person] = values[np.argmax(counts)]
+    shared = pd.Series(list(main.values()), dtype="int64").value_counts()
+    return int(shared[shared > 1].sum())
+
+
 def clustering_scores(labels_true: np.ndarray, labels_pred: np.ndarray) -> dict:
-    return {"purity": purity(labels_true, labels_pred),
-            "nmi": float(normalized_mutual_info_score(labels_true, labels_pred)),
-            "clusters": int(len(np.unique(labels_pred))), "people": int(len(np.unique(labels_true)))}
+    """Purity and NMI over the photos given a cluster (label >= 0), the share given one, merged people."""
+    kept = labels_pred >= 0
+    t, p = labels_true[kept], labels_pred[kept]
+    return {"purity": purity(t, p) if kept.any() else 0.0,
+            "nmi": float(normalized_mutual_info_score(t, p)) if kept.any() else 0.0,
+            "assigned": float(kept.mean()) if len(kept) else 0.0,
+            "merged_people": merged_people(labels_true, labels_pred),
+            "clusters": int(len(np.unique(p))), "people": int(len(np.unique(labels_true)))}
 
 
 def probe_scores(gallery: np.ndarray, gallery_persons: np.ndarray, probes: np.ndarray,
                  probe_persons: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Verification scores as ``verify`` computes them: for every probe and every gallery person,
     the distance to that person's nearest gallery photo. Returns (distances, same-person flags)."""
-    d = np.sqrt(np.clip(2.0 - 2.0 * probes.astype(np.float64) @ gallery.astype(np.float64).T, 0.0, None))
+    p, g = probes.astype(np.float64), gallery.astype(np.float64)
+    sq = (p * p).sum(axis=1)[:, None] + (g * g).sum(axis=1)[None, :] - 2.0 * p @ g.T  # (M, G); any lengths
+    d = np.sqrt(np.clip(sq, 0.0, None))
     people = np.unique(gallery_persons)
     per_person = np.stack([d[:, gallery_persons == p].min(axis=1) for p in people], axis=1)  # (M, people)
     same = probe_persons[:, None] == people[None, :]

@@ -13,7 +13,7 @@ import pandas as pd
 
 from tasks.errors import DataError
 from tasks.faces import db as D
-from tasks.faces.cluster import choose_k
+from tasks.faces.cluster import choose_k, density
 from tasks.faces.encoder import Encoder, embed_files
 from tasks.faces.metrics import knn_vote
 from tasks.images.io import list_images
@@ -41,14 +41,18 @@ def enrol_folder(folder_db: str, encoder: Encoder, people_dir: str, time: pd.Tim
     folders = sorted(p for p in root.iterdir() if p.is_dir())
     if not folders:
         raise DataError(f"{root}: no person folders (expected {root}/<person>/<photo>.jpg)")
-    dim = encoder.model.config.embedding_dim
-    db = D.open_or_create(folder_db, encoder.hash, dim, k=k)
-    db.check_encoder(encoder.hash, f"database {folder_db}")
+    db = D.open_or_create(folder_db, encoder.identity, encoder.dim, k=k)
+    db.check_encoder(encoder.identity, f"database {folder_db}")
     if db.calibration.threshold is None and calibration and calibration.get("threshold") is not None:
         db = D.with_threshold(db, calibration["threshold"], calibration["target_far"],
                               calibration.get("calibrated_on", ""))
     summary: dict = {"db": str(folder_db), "people": {}, "errors": {}, "flagged": {}}
     for person_dir in folders:
+        try:
+            D.check_name(person_dir.name, str(person_dir))
+        except DataError as exc:
+            summary["errors"][str(person_dir)] = str(exc)
+            continue
         paths = [str(p) for p in list_images(person_dir)]
         got = embed_files(encoder, paths)
         summary["errors"] |= got.errors
@@ -57,7 +61,7 @@ def enrol_folder(folder_db: str, encoder: Encoder, people_dir: str, time: pd.Tim
             continue
         person = person_dir.name
         ids = [f"{person}/{Path(f).relative_to(person_dir).with_suffix('').as_posix()}" for f in got.files]
-        db.add([person] * len(ids), ids, [sha256_file(f) for f in got.files], got.embeddings, encoder.hash, time)
+        db.add([person] * len(ids), ids, [sha256_file(f) for f in got.files], got.embeddings, encoder.identity, time)
         D.save_crops(folder_db, [person] * len(ids), ids, got.crops)
         summary["people"][person] = len(ids)
     D.save(db, folder_db)
@@ -67,8 +71,9 @@ def enrol_folder(folder_db: str, encoder: Encoder, people_dir: str, time: pd.Tim
 
 def verify(db: D.FaceDB, encoder: Encoder, person: str, photo: str) -> dict:
     """1:1: is ``photo`` the enrolled ``person``? Distance to their nearest enrolled photo vs the threshold."""
-    db.check_encoder(encoder.hash)
+    db.check_encoder(encoder.identity)
     threshold = threshold_of(db)
+    D.check_name(person, "--person")
     if person not in set(db.rows["person"]):
         raise DataError(f"person {person!r} is not enrolled in the database")
     got = embed_files(encoder, [photo])
@@ -82,8 +87,10 @@ def verify(db: D.FaceDB, encoder: Encoder, person: str, photo: str) -> dict:
 
 def identify(db: D.FaceDB, encoder: Encoder, photos: list[str], k: int | None = None) -> list[dict]:
     """1:N: the k nearest enrolled photos vote (only those within the threshold); "unknown" if none."""
-    db.check_encoder(encoder.hash)
+    db.check_encoder(encoder.identity)
     threshold = threshold_of(db)
+    if k is not None and k < 1:
+        raise DataError(f"--k {k}: the number of neighbours that vote must be at least 1")
     k = k or db.calibration.k
     got = embed_files(encoder, photos)
     found = dict(zip(got.files, range(len(got.files)), strict=True))
@@ -102,22 +109,31 @@ def identify(db: D.FaceDB, encoder: Encoder, photos: list[str], k: int | None = 
     return out
 
 
-def cluster_photos(encoder: Encoder, folder: str, k_min: int, k_max: int, seed: int,
-                   min_silhouette: float, n_init: int) -> tuple[dict, list[list[np.ndarray]]]:
-    """Group the photos of an unlabelled folder by person (k-means, k by silhouette).
+def cluster_photos(encoder: Encoder, folder: str, method: str, k_min: int, k_max: int, seed: int,
+                   min_silhouette: float, n_init: int, min_cluster_size: int = 2,
+                   min_samples: int = 1) -> tuple[dict, list[list[np.ndarray]]]:
+    """Group the photos of an unlabelled folder by person: ``hdbscan`` (unsure photos left
+    unassigned) or ``kmeans`` (k by silhouette, every photo placed).
 
-    Returns the JSON summary (groups of files, k, the silhouette per k tried, errors) and the
-    crops of each group, for the contact sheets.
+    Returns the JSON summary (groups of files, unassigned files, k, errors) and the crops of
+    each group, for the contact sheets.
     """
     paths = [str(p) for p in list_images(folder)]
     if not paths:
         raise DataError(f"{folder}: no photos")
     got = embed_files(encoder, paths)
-    labels, k, tried = choose_k(got.embeddings, k_min, k_max, seed, n_init, min_silhouette)
+    tried: list[dict] = []
+    if method == "hdbscan":
+        labels = density(got.embeddings, min_cluster_size, min_samples)
+        k, how = int(labels.max(initial=-1) + 1), "HDBSCAN (photos it is unsure of left unassigned)"
+    else:
+        labels, k, tried = choose_k(got.embeddings, k_min, k_max, seed, n_init, min_silhouette)
+        how = "k-means, k with the best silhouette"
     groups = [[f for f, lab in zip(got.files, labels, strict=True) if lab == g] for g in range(k)]
     crops = [[c for c, lab in zip(got.crops, labels, strict=True) if lab == g] for g in range(k)]
-    summary = {"folder": str(folder), "k": int(k), "method": "k-means, k with the best silhouette",
-               "tried": tried, "groups": [{"group": g, "files": fs} for g, fs in enumerate(groups)],
+    summary = {"folder": str(folder), "k": int(k), "method": how, "tried": tried,
+               "groups": [{"group": g, "files": fs} for g, fs in enumerate(groups)],
+               "unassigned": [f for f, lab in zip(got.files, labels, strict=True) if lab < 0],
                "errors": got.errors, "flagged": got.flagged}
     return summary, crops
 

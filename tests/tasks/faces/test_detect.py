@@ -1,4 +1,7 @@
-"""Detection and cropping on generated photos written to disk: faces found, problems quarantined."""
+"""Detection and alignment on generated photos written to disk: faces found, problems quarantined.
+
+dlib's HOG detector with 5-point alignment is the default; the Haar cascade and plain box
+crops stay options."""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ from tasks.faces import synth
 from tasks.faces.detect import DetectSettings, detect_file, detect_rows
 
 S = DetectSettings(crop_size=40)
+HAAR = DetectSettings(crop_size=40, detector="haar", align="none")
 
 
 def _photo(tmp_path, name, rgb):
@@ -39,16 +43,42 @@ def photos(tmp_path_factory):
     return out
 
 
-def test_generated_faces_are_detected_and_cropped(photos):
-    found = [detect_file(p, S) for p in photos["faces"]]
+@pytest.mark.parametrize("settings, shape", [(S, (150, 150, 3)), (HAAR, (40, 40, 3))])
+def test_generated_faces_are_detected_and_cropped(photos, settings, shape):
+    found = [detect_file(p, settings) for p in photos["faces"]]
     ok = [d for d in found if d.crop is not None]
-    assert len(ok) >= 9  # the cascade finds most generated faces (about 90% at demo scale)
-    assert all(d.crop.shape == (40, 40, 3) and d.crop.dtype == np.uint8 for d in ok)
+    assert len(ok) >= 9  # HOG and the cascade find most generated faces (about 90% at demo scale)
+    assert all(d.crop.shape == shape and d.crop.dtype == np.uint8 for d in ok)
+
+
+def test_aligned_chips_have_level_eyes(photos):
+    from tasks.faces import pretrained as P
+
+    rolls = []
+    for path in photos["faces"][:6]:
+        chip = detect_file(path, S).crop
+        boxes = P.detect_boxes(chip, "hog", 1) if chip is not None else []
+        if boxes:
+            _, pts = P.five_points(chip, boxes[0])
+            (ax, ay), (bx, by) = pts[0:2].mean(0), pts[2:4].mean(0)
+            roll = abs(np.degrees(np.arctan2(ay - by, ax - bx)))
+            rolls.append(min(roll, 180 - roll))
+    assert len(rolls) >= 3 and max(rolls) < 6  # the chip's eye line is level (the photos' is not)
+
+
+@pytest.mark.parametrize("settings, words", [(DetectSettings(max_roll_deg=0.5), "tilted"),
+                                             (DetectSettings(min_eye_px=500), "apart")])
+def test_faces_too_rotated_or_small_for_the_landmark_model_are_quarantined(photos, settings, words):
+    rows = [{"photo_id": f"f{i}", "path": p} for i, p in enumerate(photos["faces"][:6])]
+    records, crops = detect_rows(rows, settings)
+    refused = [r for r in records if r["reason"].startswith("too small or too rotated for the landmark model")]
+    assert refused and all(r["status"] == "quarantined" and words in r["reason"] for r in refused)
+    assert len(crops) == sum(r["status"] != "quarantined" for r in records)
 
 
 def test_no_face_multi_face_small_and_broken_land_in_the_quarantine(photos):
     rows = [{"photo_id": k, "path": photos[k]} for k in ("none", "group", "small", "broken")]
-    records, crops = detect_rows(rows, DetectSettings(crop_size=40, min_face_px=40))
+    records, crops = detect_rows(rows, DetectSettings(crop_size=40, min_face_px=40, min_detect_px=16))
     by = {r["photo_id"]: r for r in records}
     assert by["none"]["status"] == "quarantined" and by["none"]["reason"].startswith("no face")
     assert by["group"]["status"] == "flagged" and by["group"]["faces"] >= 2
@@ -64,3 +94,22 @@ def test_largest_face_is_used(photos):
     x, y, w, h = d.box
     assert w * h >= 0.9 * d.face_px ** 2
     assert d.faces >= 2
+
+
+def test_the_cnn_detector_is_an_option(photos):
+    d = detect_file(photos["faces"][0], DetectSettings(detector="cnn"))
+    assert d.crop is not None and d.crop.shape == (150, 150, 3) and d.faces >= 1
+
+
+def test_an_altered_model_file_fails_naming_it_and_the_setup_command(monkeypatch):
+    from tasks.errors import DataError
+    from tasks.faces import pretrained as P
+
+    name = "shape_predictor_5_face_landmarks.dat"
+    monkeypatch.setattr(P, "_checked", {})
+    monkeypatch.setitem(P.FILES, name, "0" * 64)  # what a damaged or swapped file looks like
+    with pytest.raises(DataError, match=rf"{name}: SHA-256 .* reinstall with bash scripts/setup.sh"):
+        P.model_file(name)
+    monkeypatch.setattr(P, "FILES", {**P.FILES, "missing.dat": "0" * 64})
+    with pytest.raises(DataError, match=r"missing.dat: dlib model file missing; run bash scripts/setup.sh"):
+        P.model_file("missing.dat")
