@@ -95,7 +95,6 @@ class FeatureCache:
             self.computed += len(todo)
             known.update({keys[i]: f for i, f in zip(todo, fresh, strict=True)})
             order = sorted(known)
-            with atomic_file(path) as tmp:
-                with open(tmp, "wb") as f:
-                    np.savez(f, keys=np.asarray(order), x=np.stack([known[k] for k in order]))
+            with atomic_file(path) as tmp, open(tmp, "wb") as f:
+                np.savez(f, keys=np.asarray(order), x=np.stack([known[k] for k in order]))
         return np.stack([known[k] for k in keys]) if keys else np.zeros((0, 0), np.float32)
