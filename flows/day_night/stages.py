@@ -7,7 +7,11 @@ from tasks.day_night.config import Layout
 CMD = "python -m flows.day_night"
 COMMON = ["tasks/config.py", "tasks/io.py", "flows/runtime.py", "flows/day_night/common.py",
           "tasks/day_night/config.py"]
-TRAINING = ["models/day_night.py", "models/losses.py", "tasks/day_night/train.py", "tasks/images/thumbs.py"]
+TRAINING = ["models/day_night.py", "models/day_night_backbone.py", "models/pretrained.py", "models/losses.py",
+            "models/checkpoint.py", "tasks/day_night/train.py", "tasks/day_night/head.py",
+            "tasks/day_night/features.py", "tasks/day_night/learners.py", "tasks/images/thumbs.py"]
+CHECK = ["tasks/day_night/check.py", "tasks/images/io.py"]
+CHECK_SET = "assets/day_night/real-photos"  # the shipped real-photo check (params: day_night.check.manifest)
 
 
 def _report(path: object, **plot: str) -> dict:
@@ -45,16 +49,18 @@ def dvc_stages(layout: Layout) -> dict[str, dict]:
         },
         "dn_sweep": {
             "cmd": f"{CMD} sweep",
-            "deps": [*COMMON, *TRAINING, "flows/day_night/sweep.py", str(L.assignments), str(L.thumbs)],
-            "params": ["base.seed", "day_night.resolutions", "day_night.model", "day_night.sweep",
-                       *(f"day_night.train.{k}" for k in ("batch_size", "lr", "weight_decay", "balance", "flip",
-                                                          "threads"))],
+            "deps": [*COMMON, *TRAINING, *CHECK, "flows/day_night/sweep.py", str(L.assignments), str(L.thumbs),
+                     CHECK_SET],
+            "params": ["base.seed", "day_night.labels", "day_night.resolutions", "day_night.model", "day_night.sweep",
+                       "day_night.check", "day_night.collect.thumb_size",
+                       *(f"day_night.train.{k}" for k in ("model", "batch_size", "lr", "weight_decay", "balance",
+                                                          "flip", "threshold", "threads"))],
             "metrics": [_report(L.sweep_choice)],
             "plots": [_report(L.sweep_curve, x="resolution", y="dev_accuracy")],
         },
         "dn_train": {
             "cmd": f"{CMD} train",
-            "deps": [*COMMON, *TRAINING, "models/checkpoint.py", "flows/day_night/train.py",
+            "deps": [*COMMON, *TRAINING, "flows/day_night/train.py",
                      "flows/day_night/sweep.py", str(L.assignments), str(L.thumbs), str(L.sweep_choice)],
             "params": ["base.seed", "day_night.labels", "day_night.model", "day_night.train",
                        "day_night.collect.thumb_size"],
@@ -62,6 +68,17 @@ def dvc_stages(layout: Layout) -> dict[str, dict]:
             "metrics": [_report(L.metrics)],
             "plots": [_report(L.history, x="epoch", y="dev_accuracy"),
                       _report(L.confusion, template="confusion", x="predicted", y="actual")],
+        },
+        "dn_evaluate": {
+            "cmd": f"{CMD} evaluate",
+            "deps": [*COMMON, *CHECK, "models/day_night.py", "models/day_night_backbone.py", "models/pretrained.py",
+                     "models/checkpoint.py", "tasks/day_night/classify.py", "tasks/day_night/features.py",
+                     "tasks/day_night/head.py", "tasks/day_night/train.py", "tasks/images/thumbs.py",
+                     "flows/day_night/evaluate.py", str(L.model), CHECK_SET],
+            "params": ["day_night.labels", "day_night.check", "day_night.model.backbone_weights",
+                       "day_night.train.threads"],
+            "metrics": [_report(L.check_metrics)],
+            "plots": [_report(L.check_predictions)],
         },
         "dn_human": {
             "cmd": f"{CMD} human",

@@ -1,6 +1,8 @@
-"""Stage `train`: the shallow CNN at the chosen resolution; checkpoint, metrics and plots.
+"""Stage `train`: the chosen model at the chosen resolution; checkpoint, metrics and plots.
 
-The resolution is ``train.resolution`` when set, otherwise the sweep's choice.
+The model is ``train.model`` (``cnn``: the lecture's shallow CNN; ``backbone``: a frozen
+ImageNet backbone and a logistic head); the resolution is ``train.resolution`` when set,
+otherwise the sweep's choice.
 """
 
 from __future__ import annotations
@@ -13,26 +15,23 @@ import pandas as pd
 import torch
 from prefect import flow
 
-from flows.day_night.sweep import fit_settings, load_train_dev
+from flows.day_night.sweep import load_train_dev, make_learner
 from flows.runtime import logger, publish_table
-from models.checkpoint import save_model, state_dict_hash
-from models.day_night import DayNightConfig
 from tasks.config import BaseParams
 from tasks.day_night.config import ModelParams, TrainParams
-from tasks.day_night.train import MEAN, STD, binary_metrics, fit, predict, split_data, to_inputs
+from tasks.day_night.train import MEAN, STD, binary_metrics, split_data
 from tasks.io import atomic_dir, read_parquet, sha256_file, write_json, write_text
 
 CARD = """# Day vs night classifier
 
-A shallow CNN (conv blocks {channels}, global average + max pooling, one sigmoid output)
-trained with the logistic loss on {resolution} x {resolution} RGB inputs: p = P({positive}).
+{what}, trained with the logistic loss on {resolution} x {resolution} RGB inputs: p = P({positive}).
 
 - Data: {n_train} train / {n_dev} dev / {n_test} test images ({source}).
 - Test accuracy {accuracy}, precision {precision}, recall {recall} (positive class: {positive}).
 - Inputs: the whole picture squeezed to a {thumb} px square (box filter), area-averaged to
-  {resolution} px, then (x - {mean}) / {std} per 8-bit level.
-- Limits: trained on {source}; check it on your own photos (the `human` sheet and
-  `classify` command) before trusting it.
+  {resolution} px, then {normalise}.
+- Limits: trained on {source}; check it on your own photos (the `evaluate` stage's real-photo
+  check, the `human` sheet and the `classify` command) before trusting it.
 """
 
 
@@ -48,22 +47,20 @@ def chosen_resolution(train: TrainParams, choice_json: str) -> int:
 
 @flow(name="day-night-train")
 def train(base: BaseParams, params: TrainParams, model: ModelParams, labels: tuple[str, str],
-          thumb_size: int, assignments: str, thumbs: str, choice_json: str, model_dir: str,
+          thumb_size: int, assignments: str, thumbs: str, choice_json: str, feature_cache: str, model_dir: str,
           metrics_json: str, history_csv: str, confusion_csv: str) -> dict:
     """Train, evaluate on dev and test, and write a self-describing checkpoint folder."""
     torch.set_num_threads(params.threads)
     resolution = chosen_resolution(params, choice_json)
     positive = labels[1]
     data = load_train_dev(assignments, thumbs, positive)
-    config = DayNightConfig(channels=model.channels, dropout=model.dropout)
-    net, history = fit(to_inputs(data["x_train"], resolution), data["y_train"],
-                       to_inputs(data["x_dev"], resolution), data["y_dev"], config,
-                       fit_settings(params, base.seed), data["keys"])
+    learner = make_learner(model, params, base.seed, feature_cache)
+    net, history = learner.fit(resolution, data)
     assigned = read_parquet(assignments, "split assignments")
     x_test, y_test, _ = split_data(assigned, np.load(thumbs, mmap_mode="r"), "test", positive)
-    p_test = predict(net, to_inputs(x_test, resolution))
-    metrics = {"resolution": resolution,
-               "dev": binary_metrics(data["y_dev"].numpy(), predict(net, to_inputs(data["x_dev"], resolution)),
+    p_test = learner.predict(net, x_test, resolution)
+    metrics = {"model": learner.kind, "resolution": resolution,
+               "dev": binary_metrics(data["y_dev"].numpy(), learner.predict(net, data["x_dev"], resolution),
                                      params.threshold),
                "test": binary_metrics(y_test.numpy(), p_test, params.threshold)}
     test_rows = assigned[assigned.split == "test"].sort_values("thumb")
@@ -71,21 +68,25 @@ def train(base: BaseParams, params: TrainParams, model: ModelParams, labels: tup
                               "predicted": np.where(p_test >= params.threshold, labels[1], labels[0]),
                               "p_" + positive: np.round(p_test, 4)})
     counts = {s: int((assigned.split == s).sum()) for s in ("train", "dev", "test")}
+    normalise = ({"mean": MEAN, "std": STD} if learner.kind == "cnn"
+                 else {"scale": 1 / 255, "then": "ImageNet mean/std inside the backbone"})
     meta = {"labels": list(labels), "positive": positive, "resolution": resolution, "thumb_size": thumb_size,
-            "normalise": {"mean": MEAN, "std": STD}, "threshold": params.threshold,
+            "normalise": normalise, "threshold": params.threshold,
             "train_params": params.model_dump(), "seed": base.seed, "data_sha256": sha256_file(assignments),
             "split_counts": counts, "metrics": metrics}
-    card = CARD.format(channels=list(config.channels), resolution=resolution, positive=positive,
+    norm_text = (f"(x - {MEAN}) / {STD} per 8-bit level" if learner.kind == "cnn"
+                 else "scaled to 0-1 and normalised with ImageNet's mean and std")
+    card = CARD.format(what=learner.describe(), resolution=resolution, positive=positive,
                        n_train=counts["train"], n_dev=counts["dev"], n_test=counts["test"],
-                       source="the split in " + Path(assignments).parent.name, thumb=thumb_size, mean=MEAN,
-                       std=STD, **{k: metrics["test"][k] for k in ("accuracy", "precision", "recall")})
+                       source="the split in " + Path(assignments).parent.name, thumb=thumb_size,
+                       normalise=norm_text, **{k: metrics["test"][k] for k in ("accuracy", "precision", "recall")})
     with atomic_dir(model_dir) as tmp:
-        save_model(tmp, net, config, meta | {"weights_sha256": state_dict_hash(net)}, card)
+        learner.save(tmp, net, meta, card)
         write_json(metrics_json, metrics)
         write_text(history_csv, pd.DataFrame(history).to_csv(index=False))
         write_text(confusion_csv, confusion.to_csv(index=False))
     publish_table("day-night-metrics", [{"split": s, **metrics[s]} for s in ("dev", "test")],
-                  f"Day/night CNN at {resolution} px")
-    logger().info("train: %d px, test accuracy %.4f precision %.4f recall %.4f", resolution,
+                  f"Day/night {learner.kind} at {resolution} px")
+    logger().info("train (%s): %d px, test accuracy %.4f precision %.4f recall %.4f", learner.kind, resolution,
                   metrics["test"]["accuracy"], metrics["test"]["precision"], metrics["test"]["recall"])
     return metrics

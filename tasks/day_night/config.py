@@ -9,6 +9,7 @@ from pydantic import Field, field_validator, model_validator
 from tasks.config import SplitRuleParams, StrictModel
 
 BALANCE_CHOICES = ("sampler", "class_weights", "downsample", "none")
+MODEL_KINDS = ("cnn", "backbone")
 
 
 class GenerateParams(StrictModel):
@@ -67,6 +68,10 @@ class SplitParams(SplitRuleParams):
 class ModelParams(StrictModel):
     channels: tuple[int, ...] = Field((16, 32, 64), min_length=1, max_length=6)
     dropout: float = Field(0.2, ge=0, lt=1)
+    backbone: str = Field("mobilenet_v2", pattern="^(mobilenet_v2)$")
+    backbone_weights: str | None = None
+    backbone_input: int | None = Field(224, ge=16, le=512)
+    head_l2: float = Field(0.01, ge=0)
 
     @field_validator("channels")
     @classmethod
@@ -77,6 +82,7 @@ class ModelParams(StrictModel):
 
 
 class TrainParams(StrictModel):
+    model: str = Field("cnn", pattern="^(" + "|".join(MODEL_KINDS) + ")$")
     resolution: int | None = Field(None, ge=4)
     epochs: int = Field(12, ge=1)
     batch_size: int = Field(64, ge=1)
@@ -91,6 +97,13 @@ class TrainParams(StrictModel):
 class SweepParams(StrictModel):
     epochs: int = Field(8, ge=1)
     tolerance: float = Field(0.01, ge=0, lt=1)
+    choose_on: str = Field("dev", pattern="^(dev|check)$")
+
+
+class CheckParams(StrictModel):
+    """The real-photo check: labelled photographs the model never trains on."""
+
+    manifest: str | None = None
 
 
 class HumanParams(StrictModel):
@@ -112,6 +125,7 @@ class DayNightParams(StrictModel):
     sweep: SweepParams = SweepParams()
     train: TrainParams = TrainParams()
     human: HumanParams = HumanParams()
+    check: CheckParams = CheckParams()
 
     @field_validator("labels")
     @classmethod
@@ -133,6 +147,8 @@ class DayNightParams(StrictModel):
         if top > self.collect.thumb_size:
             raise ValueError(f"resolution {top} exceeds collect.thumb_size {self.collect.thumb_size}: "
                              "thumbnails are made once, at the largest size any stage needs")
+        if self.sweep.choose_on == "check" and not self.check.manifest:
+            raise ValueError("sweep.choose_on: check needs check.manifest (the labelled real photos)")
         return self
 
     @property
@@ -153,6 +169,7 @@ class Layout:
         self.model = root / "model"
         self.human = root / "human"
         self.reports = root / "reports"
+        self.features = root / "features"  # backbone feature cache (not a DVC output: shared by stages)
         # files inside the stage folders
         self.catalogue = self.collect / "catalogue.parquet"
         self.thumbs = self.collect / "thumbs.npy"
@@ -168,3 +185,5 @@ class Layout:
         self.metrics = self.reports / "metrics.json"
         self.history = self.reports / "history.csv"
         self.confusion = self.reports / "confusion.csv"
+        self.check_metrics = self.reports / "check.json"
+        self.check_predictions = self.reports / "check.csv"

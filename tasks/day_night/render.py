@@ -13,6 +13,7 @@ import functools
 import numpy as np
 from PIL import Image, ImageChops, ImageDraw, ImageFilter
 
+from tasks.day_night import photo
 from tasks.day_night.scenes import RGB, Camera, Lighting, Scene, lighting
 
 _BUILDINGS = ((150, 140, 130), (118, 108, 98), (172, 165, 152), (108, 114, 126), (160, 118, 96), (90, 88, 92))
@@ -206,10 +207,18 @@ def outdoor(w: int, h: int, scene: Scene, light: Lighting, cam: Camera, rng: np.
     img = Image.fromarray(np.ascontiguousarray(col[:, None, :])).resize((w, h), Image.Resampling.NEAREST)
     draw = ImageDraw.Draw(img)
     _sky_objects(img, draw, w, hy, light, cam, rng, scene.twilight)
+    photo_rng = np.random.default_rng([scene.seed, 7])  # the photo-like extras draw apart from the layout
     if setting == "country":
         _country(draw, w, h, hy, light, cam, rng)
+        if photo_rng.random() < 0.4:
+            photo.landmark(img, draw, hy, scene, light, cam, photo_rng)
+        if photo_rng.random() < 0.4:
+            img = photo.water(img, hy, photo_rng, float(photo_rng.uniform(0.55, 0.85)))
+            draw = ImageDraw.Draw(img)
     else:
         _buildings(draw, w, h, hy, light, cam, rng, far=True)
+        if photo_rng.random() < 0.3:
+            photo.landmark(img, draw, hy, scene, light, cam, photo_rng)
         _buildings(draw, w, h, hy, light, cam, rng, far=False)
         _street(img, draw, w, h, hy, light, cam, rng)
     if scene.weather == "fog":
@@ -225,7 +234,7 @@ def outdoor(w: int, h: int, scene: Scene, light: Lighting, cam: Camera, rng: np.
         for x, y in zip(rng.uniform(0, w, 600).tolist(), rng.uniform(0, h, 600).tolist(), strict=True):
             sdraw.line([(x, y), (x + slant * length, y + length)], fill=int(rng.integers(40, 110)))
         img.paste(cam((190, 195, 205), tuple(a + 0.08 for a in light.ambient)), mask=streaks)
-    return img
+    return photo.texture(img, hy, photo_rng, float(photo_rng.uniform(0.08, 0.3)))
 
 
 def finish(img: Image.Image, scene: Scene, rng: np.random.Generator) -> Image.Image:
@@ -241,6 +250,7 @@ def finish(img: Image.Image, scene: Scene, rng: np.random.Generator) -> Image.Im
         v = (255 * (1 - rng.uniform(0.15, 0.4) * (xx**2 + yy**2) / 2)).astype(np.uint8)
         img = ImageChops.multiply(img, Image.fromarray(v, "L").resize((w, h), Image.Resampling.BILINEAR)
                                   .convert("RGB"))
+    img = photo.camera_shake(img, scene, rng)
     tile = _grain_tile()
     x0, y0 = int(rng.integers(0, tile.width - w // 2)), int(rng.integers(0, tile.height - h // 2))
     scale = scene.noise / _GRAIN_SIGMA

@@ -66,16 +66,17 @@ def sample_scene(rng: np.random.Generator, label: str, sizes: list[tuple[int, in
     night = label == "night"
     setting = SETTINGS[rng.choice(len(SETTINGS), p=_SETTING_P)]
     weather = WEATHERS[rng.choice(len(WEATHERS), p=_WEATHER_P)]
-    twilight = bool(rng.random() < 0.22)
+    # Blue-hour nights are rare: a deep blue sky is what most daylight photographs show.
+    twilight = bool(rng.random() < (0.08 if night else 0.22))
     w, h = sizes[int(rng.integers(len(sizes)))]
     if rng.random() < portrait_share:
         w, h = h, w
     if night:  # auto-exposure lifts dark scenes: night photos are often not dark at all
         exposure = float(math.exp(rng.uniform(math.log(1.4), math.log(4.5))))
-        noise = float(rng.uniform(3.0, 10.0))
-    else:
+        noise = float(rng.uniform(2.5, 10.0))
+    else:  # overlapping noise ranges: grain alone must not tell night (photos of days are detailed too)
         exposure = float(math.exp(rng.uniform(math.log(0.65), math.log(1.35))))
-        noise = float(rng.uniform(1.0, 4.0))
+        noise = float(rng.uniform(1.0, 7.0))
     wb = tuple(float(g) for g in rng.uniform(0.88, 1.12, 3))
     return Scene(label, setting, weather, twilight, int(w), int(h), exposure, wb, noise,
                  int(rng.integers(2**31)))
@@ -86,8 +87,8 @@ def burst_of(scene: Scene, rng: np.random.Generator) -> Scene:
 
     These are the near duplicates that must never be split between train and test.
     """
-    return replace(scene, shift=(float(rng.uniform(-0.03, 0.03)), float(rng.uniform(-0.03, 0.03))),
-                   zoom=float(rng.uniform(0.92, 1.0)), exposure=scene.exposure * float(rng.uniform(0.9, 1.1)),
+    return replace(scene, shift=(float(rng.uniform(-0.01, 0.01)), float(rng.uniform(-0.01, 0.01))),
+                   zoom=float(rng.uniform(0.975, 1.0)), exposure=scene.exposure * float(rng.uniform(0.9, 1.1)),
                    noise=scene.noise * float(rng.uniform(0.8, 1.2)))
 
 

@@ -132,10 +132,10 @@ def fit(x_train: Tensor, y_train: Tensor, x_dev: Tensor, y_dev: Tensor, config: 
     return model.eval(), history
 
 
-def choose_resolution(curve: list[dict], tolerance: float) -> int:
-    """The smallest resolution whose dev accuracy is within ``tolerance`` of the best one."""
-    best = max(r["dev_accuracy"] for r in curve)
-    ok = [r["resolution"] for r in curve if r["dev_accuracy"] >= best - tolerance - 1e-9]
+def choose_resolution(curve: list[dict], tolerance: float, key: str = "dev_accuracy") -> int:
+    """The smallest resolution whose score ``key`` is within ``tolerance`` of the best one."""
+    best = max(r[key] for r in curve)
+    ok = [r["resolution"] for r in curve if r[key] >= best - tolerance - 1e-9]
     return int(min(ok))
 
 

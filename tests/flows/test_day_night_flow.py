@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -13,12 +14,13 @@ import yaml
 from flows.day_night.__main__ import main
 from models.checkpoint import load_model
 from models.day_night import DayNightCNN, DayNightConfig
+from models.day_night_backbone import HeadConfig, LogisticHead
 from tasks.io import hash_tree
 from tests.conftest import ROOT, write_params
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
-STAGES = ("collect", "validate", "split", "sweep", "train", "human")
+STAGES = ("collect", "validate", "split", "sweep", "train", "evaluate", "human")
 
 
 def shrink(params: dict, data_dir: Path) -> dict:
@@ -77,18 +79,49 @@ def test_split_keeps_groups_and_reports_balance(pipeline_run):
     assert (root / "split" / "montage-train.png").is_file()
 
 
-def test_sweep_train_and_checkpoint(pipeline_run):
-    root, _ = pipeline_run
+def check_sweep_train_evaluate(root: Path, kind: str) -> None:
     choice = json.loads((root / "reports" / "sweep.json").read_text())
-    assert choice["resolution"] in (16, 32)
+    assert choice["resolution"] in (16, 32) and choice["model"] == kind
+    assert choice["chosen_on"] == "check_balanced_accuracy"
+    curve = pd.read_csv(root / "reports" / "sweep.csv")
+    assert curve.resolution.tolist() == [16, 32] and curve.check_balanced_accuracy.between(0, 1).all()
     metrics = json.loads((root / "reports" / "metrics.json").read_text())
-    assert metrics["resolution"] == choice["resolution"]
+    assert metrics["resolution"] == choice["resolution"] and metrics["model"] == kind
     assert {"accuracy", "precision", "recall", "tp", "fp", "fn", "tn"} <= set(metrics["test"])
     confusion = pd.read_csv(root / "reports" / "confusion.csv")
     assert len(confusion) == metrics["test"]["n"] and set(confusion.predicted) <= {"day", "night"}
-    model, doc = load_model(root / "model", DayNightCNN, DayNightConfig)
-    assert doc["labels"] == ["day", "night"] and doc["thumb_size"] == 32
+    arch = (LogisticHead, HeadConfig) if kind == "backbone" else (DayNightCNN, DayNightConfig)
+    model, doc = load_model(root / "model", *arch)
+    assert doc["labels"] == ["day", "night"] and doc["thumb_size"] == 32 and doc["model"] == kind
     assert (root / "model" / "model_card.md").is_file()
+    check = json.loads((root / "reports" / "check.json").read_text())
+    labels = pd.read_csv(ROOT / "assets" / "day_night" / "real-photos" / "labels.csv")
+    assert check["model"] == kind and check["all"]["n"] == len(labels)
+    assert check["all"]["n_night"] == (labels.label == "night").sum()
+    assert set(check["per_source"]) == set(labels.source_package)
+    assert sum(v["n"] for v in check["per_source"].values()) == len(labels)
+    predictions = pd.read_csv(root / "reports" / "check.csv")
+    right = (predictions.label == predictions.predicted).mean()
+    assert abs(right - check["all"]["accuracy"]) < 1e-4
+
+
+def test_sweep_train_evaluate_backbone(pipeline_run):
+    root, _ = pipeline_run
+    check_sweep_train_evaluate(root, "backbone")
+    assert len(list((root / "features").glob("*.npz"))) == 2  # one feature cache per resolution
+
+
+def test_sweep_train_evaluate_cnn(pipeline_run, tmp_path):
+    root, params_file = pipeline_run
+    params = yaml.safe_load(params_file.read_text())
+    params["base"]["data_dir"] = str(tmp_path / "data")
+    params["day_night"]["train"]["model"] = "cnn"
+    cnn_params = write_params(tmp_path / "params.yaml", params)
+    for part in ("collect", "validate", "split"):
+        shutil.copytree(root / part, tmp_path / "data" / "day_night" / part)
+    for stage in ("sweep", "train", "evaluate"):
+        assert main([stage, "--params", str(cnn_params)]) == 0
+    check_sweep_train_evaluate(tmp_path / "data" / "day_night", "cnn")
 
 
 def test_classify_command(pipeline_run, tmp_path, capsys):
@@ -122,6 +155,6 @@ def test_human_sheet_and_score(pipeline_run, tmp_path, capsys):
 def test_rerun_gives_identical_bytes(pipeline_run):
     root, params_file = pipeline_run
     before = {s: hash_tree(root / s) for s in ("demo", "collect", "validate", "split", "model", "reports")}
-    for stage in ("collect", "validate", "split", "sweep", "train"):
+    for stage in ("collect", "validate", "split", "sweep", "train", "evaluate"):
         assert main([stage, "--params", str(params_file)]) == 0
     assert {s: hash_tree(root / s) for s in before} == before

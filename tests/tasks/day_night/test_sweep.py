@@ -7,6 +7,7 @@ import torch
 
 from flows.day_night.sweep import sweep_point
 from models.day_night import DayNightCNN, DayNightConfig
+from tasks.day_night.learners import CnnLearner
 from tasks.day_night.train import (
     FitSettings,
     binary_metrics,
@@ -44,7 +45,7 @@ def test_sweep_picks_the_smallest_sufficient_resolution():
     x_dev, y_dev = checker_task(64, seed=2)
     data = {"x_train": x_train, "y_train": y_train, "x_dev": x_dev, "y_dev": y_dev, "keys": None}
     settings = FitSettings(epochs=3, batch_size=32, lr=0.01, balance="none", seed=0)
-    curve = [sweep_point(r, data, CONFIG, settings) for r in (16, 32, 64)]
+    curve = [sweep_point(r, data, CnnLearner(CONFIG, settings)) for r in (16, 32, 64)]
     acc = {p["resolution"]: p["dev_accuracy"] for p in curve}
     assert acc[16] < 0.7 and acc[32] > 0.9 and acc[64] > 0.9, acc
     assert choose_resolution(curve, tolerance=0.05) == 32
