@@ -130,3 +130,23 @@ DEFAULT_THRESHOLDS = logit_grid(0.25)
 # For choosing the shipped operating point: near 0.99 one step of 0.25 moves the threshold by
 # about 0.002, which can cost a percent of misses; steps of 0.05 land within about 0.0005.
 OPERATING_THRESHOLDS = logit_grid(0.05)
+
+
+def wilson_interval(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """95% Wilson score interval of a rate ``k / n`` (e.g. a false-reject rate); (0, 1) for n = 0."""
+    if n <= 0:
+        return 0.0, 1.0
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return float(max(0.0, centre - half)), float(min(1.0, centre + half))
+
+
+def poisson_rate_interval(k: int, hours: float, confidence: float = 0.95) -> tuple[float, float]:
+    """Exact (Garwood) interval of a count per hour, ``k`` events in ``hours`` (e.g. false accepts/h)."""
+    from scipy.stats import chi2
+
+    a = 1 - confidence
+    lo = 0.0 if k == 0 else chi2.ppf(a / 2, 2 * k) / 2
+    hi = chi2.ppf(1 - a / 2, 2 * k + 2) / 2
+    return float(lo / max(hours, 1e-9)), float(hi / max(hours, 1e-9))

@@ -31,6 +31,10 @@ def shrink(params: dict, data_dir: Path) -> dict:
     tw["train"].update(epochs=2, batch_size=4, negative_weight=3.0)  # the confusable-weighted loss path
     tw["train"]["model"].update(conv_filters=16, gru_units=12)
     tw["evaluate"].update(negative_minutes=1.0, session_minutes=0.5, mine_minutes=0.5)
+    # The cross-engine check on real Kokoro takes and real recorded speech, kept small.
+    tw["collect"]["cross_engine"].update(dev_voices=["jf_alpha"], test_voices=["jm_kumo"], speeds=[1.0],
+                                         negative_words=1, real_speech_files=3)
+    tw["evaluate"]["cross_engine"].update(clips=3, negative_minutes=0.5)
     return params
 
 
