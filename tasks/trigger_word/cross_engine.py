@@ -109,8 +109,9 @@ def real_speech_files(folders: Sequence[str], count: int, seed: int, split: str)
 
 def ingest_real_speech(files: Sequence[Path], split: str, out: Path, sample_rate: int, checks: AudioChecks,
                        max_s: float) -> tuple[list[dict], list[dict]]:
-    """Real recorded speech as negatives (normalised like words, up to ``max_s`` long)."""
-    limits = checks.model_copy(update={"word_max_s": max_s})
+    """Real recorded speech as negatives, normalised like words; a longer recording (a prompt is
+    a sentence) keeps its first ``max_s`` seconds, faded out over 10 ms."""
+    limits = checks.model_copy(update={"word_max_s": 3600.0})
     rows, bad = [], []
     for path in files:
         try:
@@ -125,6 +126,10 @@ def ingest_real_speech(files: Sequence[Path], split: str, out: Path, sample_rate
         if reason is not None:
             bad.append({"file": str(path), "kind": "negative", "reason": reason})
             continue
+        if len(y) > max_s * sample_rate:
+            y = y[:int(max_s * sample_rate)].copy()
+            fade = int(0.01 * sample_rate)
+            y[-fade:] *= np.linspace(1.0, 0.0, fade, dtype=np.float32)
         wid = f"speech-{split}-{_slug(path.parent.name)}-{_slug(path.stem)}"
         write_wav(out / FOLDER / f"{wid}.wav", y, sample_rate)
         row = _word_row("negative", wid, y, sample_rate, text=None, group=f"speech:{path.parent.name}",

@@ -329,3 +329,84 @@ def test_killed_training_resumes_and_ends_where_an_uninterrupted_run_does(pipeli
     assert main(["train", "--params", str(straight_file)]) == 0
     resumed = (tw / "train" / "checkpoint" / "model.safetensors").read_bytes()
     assert resumed == (straight_tw / "train" / "checkpoint" / "model.safetensors").read_bytes()
+
+
+def test_cross_engine_check_reports_intervals(pipeline_run):
+    root, params_file = pipeline_run
+    words = pd.read_parquet(root / "collect" / "cross_engine" / "words.parquet")
+    kokoro = words[words.source == "kokoro"]
+    assert set(kokoro[kokoro.check_split == "dev"].group) == {"kokoro:jf_alpha"}
+    assert set(kokoro[kokoro.check_split == "test"].group) == {"kokoro:jm_kumo"}
+    assert set(kokoro[kokoro.kind == "positive"].text) == {"activate"}
+    assert all((root / "collect" / p).is_file() for p in words.path)
+    # Never in training: no cross-engine word is in the split assignments or in any clip.
+    assigned = set(pd.read_parquet(root / "split" / "assignments.parquet").path)
+    assert not assigned & set(words.path)
+    clips = pd.read_parquet(root / "clips" / "clips.parquet")
+    assert not {ev["source"].split("/")[-1] for evs in clips.events for ev in evs} & set(words.word_id + ".wav")
+    speech = words[words.source == "real-speech"]
+    for split, folder in (("dev", "fr_CA_f_June"), ("test", "ru_RU_f_IvrvoiceRU")):
+        if Path("/usr/share/asterisk/sounds", folder).is_dir():  # installed by scripts/setup.sh as root
+            part = speech[speech.check_split == split]
+            assert len(part) == 3 and part.origin.str.contains(folder).all()
+    m = json.loads((root / "reports" / "eval_metrics.json").read_text())
+    for split in ("dev", "test"):
+        p = f"cross_engine_{split}"
+        lo, hi = m[f"{p}_false_reject_rate_ci95"]
+        assert lo <= m[f"{p}_false_reject_rate"] <= hi and hi > lo
+        lo, hi = m[f"{p}_false_accepts_per_hour_ci95"]
+        assert lo <= m[f"{p}_false_accepts_per_hour"] <= hi and hi > 0
+        assert m[f"{p}_positives"] >= 3 and m[f"{p}_negative_hours"] == pytest.approx(0.5 / 60, rel=0.01)
+        det = pd.read_csv(root / "reports" / f"det_cross_engine_{split}.csv")
+        at = det[det.threshold == m["threshold"]].iloc[0]
+        assert at.false_reject_rate == pytest.approx(m[f"{p}_false_reject_rate"], abs=1e-6)
+    assert "Cross-engine check" in (root / "model" / "model_card.md").read_text()
+
+
+@pytest.fixture(scope="module")
+def embedding_run(pipeline_run, tmp_path_factory):
+    """The pipeline's data stages again with the pretrained frontend (kernel 1: one step per embedding)."""
+    import shutil
+
+    root, params_file = pipeline_run
+    tmp = tmp_path_factory.mktemp("tw-emb")
+    params = yaml.safe_load(params_file.read_text())
+    params["base"]["data_dir"] = str(tmp / "data")
+    tw = params["trigger_word"]
+    tw["features"]["kind"] = "speech_embedding"
+    tw["synthesize"]["ty"] = 125
+    tw["train"]["model"].update(conv_kernel=1, conv_stride=1)
+    tw["evaluate"]["cross_engine"]["clips"] = 0
+    new_params = write_params(tmp / "params.yaml", params)
+    for stage in ("collect", "split"):
+        shutil.copytree(root / stage, tmp / "data" / "trigger_word" / stage)
+    for stage in ("synthesize", "features", "train", "evaluate"):
+        assert main([stage, "--params", str(new_params)]) == 0
+    return tmp / "data" / "trigger_word", new_params
+
+
+def test_speech_embedding_features_train_and_detect(embedding_run, tmp_path, capsys):
+    root, params_file = embedding_run
+    meta = json.loads((root / "features" / "meta.json").read_text())
+    assert meta["kind"] == "speech_embedding" and meta["n_bins"] == 96 and meta["n_frames"] == 125
+    assert meta["frontend"]["version"] == "0.1.1"
+    x = np.load(root / "features" / "train" / "x-00000.npy")
+    assert x.shape[1:] == (96, 125) and np.isfinite(x).all() and x.astype(np.float32).std() > 0.1
+    m = json.loads((root / "reports" / "eval_metrics.json").read_text())
+    assert 0 < m["threshold"] < 1 and "cross_engine_test_false_reject_rate" not in m
+    clips = pd.read_parquet(root / "clips" / "clips.parquet")
+    good = root / "clips" / clips.path.iloc[0]
+    assert main(["detect", "--params", str(params_file), str(good)]) == 0
+    assert isinstance(json.loads(capsys.readouterr().out)["detections"], list)
+    # A checkpoint made with another version of the frontend is refused, naming both.
+    import shutil
+
+    other = tmp_path / "other-model"
+    shutil.copytree(root / "model", other)
+    config = json.loads((other / "config.json").read_text())
+    config["features"]["frontend"]["version"] = "0.0.9"
+    (other / "config.json").write_text(json.dumps(config))
+    from tasks.audio.speech_embedding import FrontendError
+
+    with pytest.raises(FrontendError, match=r"other-model: trained with speech frontend .*@0\.0\.9.*runs .*@0\.1\.1"):
+        main(["detect", "--params", str(params_file), "--checkpoint", str(other), str(good)])
