@@ -27,7 +27,7 @@ def shrink(params: dict, data_dir: Path) -> dict:
     tw["collect"]["min_positives"] = 3
     tw["synthesize"].update(clips={"train": 8, "dev": 4, "test": 4}, shard_size=3)
     tw["synthesize"]["augment"].update(speed=[0.9, 1.1], eq_db=6.0, reverb_prob=0.5)
-    tw["features"].update(shard_size=5)  # the preset's 16 kHz log-mel: 40 x 499 frames, Ty 122
+    tw["features"].update(shard_size=5)  # the default speech_embedding: 96 x 125 frames, Ty 125
     tw["train"].update(epochs=2, batch_size=4, negative_weight=3.0)  # the confusable-weighted loss path
     tw["train"]["model"].update(conv_filters=16, gru_units=12)
     tw["evaluate"].update(negative_minutes=1.0, session_minutes=0.5, mine_minutes=0.5)
@@ -98,10 +98,12 @@ def test_clip_contract(pipeline_run):
 def test_features_shapes_and_labels(pipeline_run):
     root, _ = pipeline_run
     meta = json.loads((root / "features" / "meta.json").read_text())
-    assert (meta["n_bins"], meta["n_frames"]) == (40, 499)
+    assert (meta["kind"], meta["n_bins"], meta["n_frames"]) == ("speech_embedding", 96, 125)
+    assert meta["frontend"]["version"] == "0.1.1"
     x = np.load(root / "features" / "train" / "x-00000.npy")
     y = np.load(root / "features" / "train" / "y-00000.npy")
-    assert x.shape == (5, 40, 499) and x.dtype == np.float16 and y.shape == (5, 122)
+    assert x.shape == (5, 96, 125) and x.dtype == np.float16 and y.shape == (5, 125)
+    assert np.isfinite(x).all() and x.astype(np.float32).std() > 0.1
     clips = pd.read_parquet(root / "clips" / "clips.parquet")
     assert np.array_equal(y[0], np.asarray(clips[clips.split == "train"].labels.iloc[0]))
 
@@ -137,7 +139,7 @@ def test_train_writes_checkpoint_metrics_and_history(pipeline_run):
 
     root, _ = pipeline_run
     model, doc = load_model(root / "train" / "checkpoint", TriggerWordModel, TriggerWordConfig)
-    assert doc["features"]["ty"] == 122 and len(doc["data_sha256"]) == 64
+    assert doc["features"]["ty"] == 125 and len(doc["data_sha256"]) == 64
     history = pd.read_csv(root / "reports" / "train_history.csv")
     assert list(history.epoch) == [1, 2] and np.isfinite(history.train_loss).all()
     metrics = json.loads((root / "reports" / "train_metrics.json").read_text())
@@ -363,20 +365,35 @@ def test_cross_engine_check_reports_intervals(pipeline_run):
     assert "Cross-engine check" in (root / "model" / "model_card.md").read_text()
 
 
-@pytest.fixture(scope="module")
-def embedding_run(pipeline_run, tmp_path_factory):
-    """The pipeline's data stages again with the pretrained frontend (kernel 1: one step per embedding)."""
+def test_checkpoint_of_another_frontend_version_is_refused(pipeline_run, tmp_path):
     import shutil
 
+    from tasks.audio.speech_embedding import FrontendError
+
     root, params_file = pipeline_run
-    tmp = tmp_path_factory.mktemp("tw-emb")
-    params = yaml.safe_load(params_file.read_text())
+    clips = pd.read_parquet(root / "clips" / "clips.parquet")
+    other = tmp_path / "other-model"
+    shutil.copytree(root / "model", other)
+    config = json.loads((other / "config.json").read_text())
+    config["features"]["frontend"]["version"] = "0.0.9"
+    (other / "config.json").write_text(json.dumps(config))
+    with pytest.raises(FrontendError, match=r"other-model: trained with speech frontend .*@0\.0\.9.*runs .*@0\.1\.1"):
+        main(["detect", "--params", str(params_file), "--checkpoint", str(other),
+              str(root / "clips" / clips.path.iloc[0])])
+
+
+@pytest.fixture(scope="module")
+def logmel_run(pipeline_run, tmp_path_factory):
+    """The data stages again with the from-scratch log-mel preset (params-logmel.yaml's overrides)."""
+    import shutil
+
+    from flows.presets import PRESETS, apply
+
+    root, params_file = pipeline_run
+    tmp = tmp_path_factory.mktemp("tw-logmel")
+    params = apply(yaml.safe_load(params_file.read_text()), PRESETS["params-logmel.yaml"][1])
     params["base"]["data_dir"] = str(tmp / "data")
-    tw = params["trigger_word"]
-    tw["features"]["kind"] = "speech_embedding"
-    tw["synthesize"]["ty"] = 125
-    tw["train"]["model"].update(conv_kernel=1, conv_stride=1)
-    tw["evaluate"]["cross_engine"]["clips"] = 0
+    params["trigger_word"]["evaluate"]["cross_engine"]["clips"] = 0
     new_params = write_params(tmp / "params.yaml", params)
     for stage in ("collect", "split"):
         shutil.copytree(root / stage, tmp / "data" / "trigger_word" / stage)
@@ -385,28 +402,14 @@ def embedding_run(pipeline_run, tmp_path_factory):
     return tmp / "data" / "trigger_word", new_params
 
 
-def test_speech_embedding_features_train_and_detect(embedding_run, tmp_path, capsys):
-    root, params_file = embedding_run
+def test_logmel_preset_features_train_and_detect(logmel_run, capsys):
+    root, params_file = logmel_run
     meta = json.loads((root / "features" / "meta.json").read_text())
-    assert meta["kind"] == "speech_embedding" and meta["n_bins"] == 96 and meta["n_frames"] == 125
-    assert meta["frontend"]["version"] == "0.1.1"
-    x = np.load(root / "features" / "train" / "x-00000.npy")
-    assert x.shape[1:] == (96, 125) and np.isfinite(x).all() and x.astype(np.float32).std() > 0.1
+    assert (meta["kind"], meta["n_bins"], meta["n_frames"], meta["frontend"]) == ("logmel", 40, 499, None)
+    y = np.load(root / "features" / "train" / "y-00000.npy")
+    assert y.shape == (5, 122)
     m = json.loads((root / "reports" / "eval_metrics.json").read_text())
     assert 0 < m["threshold"] < 1 and "cross_engine_test_false_reject_rate" not in m
     clips = pd.read_parquet(root / "clips" / "clips.parquet")
-    good = root / "clips" / clips.path.iloc[0]
-    assert main(["detect", "--params", str(params_file), str(good)]) == 0
+    assert main(["detect", "--params", str(params_file), str(root / "clips" / clips.path.iloc[0])]) == 0
     assert isinstance(json.loads(capsys.readouterr().out)["detections"], list)
-    # A checkpoint made with another version of the frontend is refused, naming both.
-    import shutil
-
-    other = tmp_path / "other-model"
-    shutil.copytree(root / "model", other)
-    config = json.loads((other / "config.json").read_text())
-    config["features"]["frontend"]["version"] = "0.0.9"
-    (other / "config.json").write_text(json.dumps(config))
-    from tasks.audio.speech_embedding import FrontendError
-
-    with pytest.raises(FrontendError, match=r"other-model: trained with speech frontend .*@0\.0\.9.*runs .*@0\.1\.1"):
-        main(["detect", "--params", str(params_file), "--checkpoint", str(other), str(good)])
