@@ -87,7 +87,8 @@ def evaluate_into(out: Path, model_dir: Path, layout: Layout, base: BaseParams, 
             streamed = stream_sessions(out / "negative_audio", sessions[split], scorer, clip_s, bar)
             hours = sum(r["seconds"] for r in sessions[split]) / 3600
             curve = det_curve(list(zip(probs, ends, strict=True)), [s for _, _, s in streamed], hours, clock,
-                              OPERATING_THRESHOLDS, params.refractory_s, params.match_window_s)
+                              OPERATING_THRESHOLDS, params.refractory_s, params.match_window_s,
+                              early_s=params.match_early_s)
             results[split] = {"probs": probs, "ends": ends, "streamed": streamed, "hours": hours, "curve": curve}
 
     chosen = pick_threshold(results["dev"]["curve"], params.target_fa_per_hour)
@@ -108,12 +109,12 @@ def evaluate_into(out: Path, model_dir: Path, layout: Layout, base: BaseParams, 
         for row, p, ends in zip(part.itertuples(), r["probs"], r["ends"], strict=True):
             fired_steps = detect(p, thr, refractory)
             fired = np.asarray(clock.seconds(fired_steps))
-            found, fa = match(fired, ends, params.match_window_s)
+            found, fa = match(fired, ends, params.match_window_s, params.match_early_s)
             step_t = np.asarray(clock.seconds(np.arange(len(p))))
             positives = [ev for ev in row.events if ev["kind"] == "positive"]
             for ev, ok, end in zip(positives, found, ends, strict=True):
                 if not ok:
-                    window = (step_t >= end) & (step_t <= end + params.match_window_s)
+                    window = (step_t >= end - params.match_early_s) & (step_t <= end + params.match_window_s)
                     misses.append({"split": split, "clip_id": row.clip_id, "clip": f"../clips/{row.path}",
                                    "word": ev["source"], "end_s": round(end, 3),
                                    "max_score": round(float(p[window].max()) if window.any() else 0.0, 4)})

@@ -266,6 +266,7 @@ class EvaluateParams(StrictModel):
     target_fa_per_hour: float = Field(0.5, ge=0)
     refractory_s: float = Field(1.0, ge=0)
     match_window_s: float = Field(1.0, gt=0)
+    match_early_s: float = Field(0.0, ge=0)
     negative_minutes: float = Field(30.0, gt=0)
     negative_words: tuple[int, int] = (1, 3)
     session_minutes: float = Field(10.0, gt=0)

@@ -212,7 +212,7 @@ def run_check(out: Path, collect_dir: Path, backgrounds: dict[str, Sequence[Sour
                 streamed.append(score_file(out / row["file"], scorer, clip_s)[1])
                 hours += row["seconds"] / 3600
         curve = det_curve(list(zip(scores, ends, strict=True)), streamed, hours, scorer.clock,
-                          OPERATING_THRESHOLDS, ev.refractory_s, ev.match_window_s)
+                          OPERATING_THRESHOLDS, ev.refractory_s, ev.match_window_s, early_s=ev.match_early_s)
         curves[split] = curve
         metrics.update(operating_point(curve, threshold, sum(map(len, ends)), hours, f"cross_engine_{split}"))
         metrics[f"cross_engine_{split}_positive_takes"] = len(pools.positives)

@@ -51,18 +51,20 @@ def detect(scores: np.ndarray, threshold: float, refractory_steps: int) -> np.nd
     return np.asarray(fired, dtype=np.int64)
 
 
-def match(detection_s: np.ndarray, positive_end_s: Sequence[float], window_s: float = 1.0
-          ) -> tuple[np.ndarray, np.ndarray]:
+def match(detection_s: np.ndarray, positive_end_s: Sequence[float], window_s: float = 1.0,
+          early_s: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
     """Which positives were found and which detections are false accepts.
 
-    Each detection can find at most one positive (the earliest unmatched one whose window
-    holds it). Returns ``(found[positives], false_accept[detections])`` as booleans.
+    A positive's window runs from ``early_s`` before its end (a detector may fire on the
+    word's final consonant, before its trimmed tail is over) to ``window_s`` after. Each
+    detection can find at most one positive (the earliest unmatched one whose window holds
+    it). Returns ``(found[positives], false_accept[detections])`` as booleans.
     """
     ends = np.asarray(positive_end_s, dtype=float)
     found = np.zeros(len(ends), bool)
     false_accept = np.ones(len(detection_s), bool)
     for i, t in enumerate(detection_s):
-        hits = np.flatnonzero(~found & (t >= ends) & (t <= ends + window_s))
+        hits = np.flatnonzero(~found & (t >= ends - early_s) & (t <= ends + window_s))
         if len(hits):
             found[hits[0]] = True
             false_accept[i] = False
@@ -80,7 +82,8 @@ class CurvePoint:
 
 def det_curve(positive_runs: Sequence[tuple[np.ndarray, Sequence[float]]], negative_runs: Sequence[np.ndarray],
               negative_hours: float, clock: StepClock, thresholds: Sequence[float], refractory_s: float,
-              window_s: float = 1.0, clip_false_accepts: bool = False) -> list[CurvePoint]:
+              window_s: float = 1.0, clip_false_accepts: bool = False, early_s: float = 0.0
+              ) -> list[CurvePoint]:
     """False-reject rate (on clips with positives) and false accepts per hour (on negative-only
     audio) at every threshold: the DET curve.
 
@@ -95,7 +98,7 @@ def det_curve(positive_runs: Sequence[tuple[np.ndarray, Sequence[float]]], negat
     for thr in thresholds:
         misses = fas = 0
         for scores, ends in positive_runs:
-            found, false_accept = match(clock.seconds(detect(scores, thr, refractory)), ends, window_s)
+            found, false_accept = match(clock.seconds(detect(scores, thr, refractory)), ends, window_s, early_s)
             misses += int((~found).sum())
             fas += int(false_accept.sum()) if clip_false_accepts else 0
         fas += sum(len(detect(s, thr, refractory)) for s in negative_runs)
