@@ -47,6 +47,7 @@ PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
         "trigger_word.train.model.conv_kernel": 15,
         "trigger_word.train.model.conv_stride": 4,
         "trigger_word.train.spec_augment.time_width": 10,
+        "trigger_word.synthesize.train_word_to_background_db": None,
     }),
     "params-lecture.yaml": ("The lecture's trigger-word settings: 44.1 kHz clips, linear spectrogram "
                             "(101 x 5511), Ty = 1375, 50 label ones, 196 conv filters, GRU 128.", {
@@ -65,6 +66,7 @@ PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
         "trigger_word.train.learning_rate": 0.001,
         "trigger_word.train.spec_augment.time_width": 40,
         "trigger_word.synthesize.negatives": [0, 2],
+        "trigger_word.synthesize.train_word_to_background_db": None,
     }),
 }
 
