@@ -21,7 +21,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # Dotted key -> value, applied over params.yaml.
 PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
-    "params-full.yaml": ("Full scale of the default (CPU) settings: every voice, more rates and pitches, "
+    "params-full.yaml": ("Full scale of the default (CPU) settings (batch size and learning rate were "
+                         "measured with the log-mel features): every voice, more rates and pitches, "
                          "24 times the training clips in batches of 128, 16 hours of negative audio "
                          "per split.", {
         "trigger_word.collect.tts.voices": 0,
@@ -38,6 +39,16 @@ PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
         "trigger_word.evaluate.negative_minutes": 960.0,
         "trigger_word.evaluate.mine_minutes": 30.0,
     }),
+    "params-logmel.yaml": ("The from-scratch CPU preset (the default before the pretrained speech "
+                           "frontend): 16 kHz log-mel features (40 x 499), the lecture's Conv1D "
+                           "(kernel 15, stride 4) + 2 GRU, Ty = 122.", {
+        "trigger_word.features.kind": "logmel",
+        "trigger_word.synthesize.ty": 122,
+        "trigger_word.train.model.conv_kernel": 15,
+        "trigger_word.train.model.conv_stride": 4,
+        "trigger_word.train.spec_augment.time_width": 10,
+        "trigger_word.synthesize.train_word_to_background_db": None,
+    }),
     "params-lecture.yaml": ("The lecture's trigger-word settings: 44.1 kHz clips, linear spectrogram "
                             "(101 x 5511), Ty = 1375, 50 label ones, 196 conv filters, GRU 128.", {
         "trigger_word.collect.sample_rate": 44100,
@@ -47,12 +58,15 @@ PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
         "trigger_word.features.sample_rate": None,
         "trigger_word.features.n_fft": 200,
         "trigger_word.features.hop": 80,
+        "trigger_word.train.model.conv_kernel": 15,
+        "trigger_word.train.model.conv_stride": 4,
         "trigger_word.train.model.conv_filters": 196,
         "trigger_word.train.model.gru_units": 128,
         "trigger_word.train.batch_size": 16,
         "trigger_word.train.learning_rate": 0.001,
         "trigger_word.train.spec_augment.time_width": 40,
         "trigger_word.synthesize.negatives": [0, 2],
+        "trigger_word.synthesize.train_word_to_background_db": None,
     }),
 }
 

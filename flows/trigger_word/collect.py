@@ -14,12 +14,15 @@ from tasks.config import BaseParams
 from tasks.errors import DataError
 from tasks.io import atomic_dir, write_json, write_parquet
 from tasks.trigger_word import collect as C
+from tasks.trigger_word import cross_engine as X
 from tasks.trigger_word.config import CollectParams
 
 tts_shard = task(C.render_tts_shard, name="tts-shard", cache_policy=NO_CACHE)
 user_shard = task(C.ingest_user_files, name="user-files-shard", cache_policy=NO_CACHE)
 backgrounds_shard = task(C.render_generated_backgrounds, name="generated-backgrounds", cache_policy=NO_CACHE)
 babble_words = task(C.babble_material, name="babble-material", cache_policy=NO_CACHE)
+kokoro_shard = task(X.render_kokoro, name="kokoro-shard", cache_policy=NO_CACHE)
+speech_task = task(X.ingest_real_speech, name="real-speech", cache_policy=NO_CACHE)
 
 USER_SHARD = 32  # files per user-folder task
 
@@ -66,6 +69,21 @@ def collect_into(out: Path, base: BaseParams, params: CollectParams) -> dict:
     bg_futures = [backgrounds_shard.with_options(**retries).submit(
         shard, bg.seconds, sr, base.seed, out, babble) for shard in bg_shards]
 
+    cross = params.cross_engine
+    cross_futures = []
+    if cross.enabled:
+        plan = X.kokoro_plan(cross, params.positive_word, params.negative_words)
+        cross_futures += [kokoro_shard.with_options(**retries).submit(plan[i:i + cross.shard_size], out, sr,
+                                                                      params.checks)
+                          for i in range(0, len(plan), cross.shard_size)]
+        for split, folders in (("dev", cross.real_speech_dev), ("test", cross.real_speech_test)):
+            files = X.real_speech_files(folders, cross.real_speech_files, base.seed, split)
+            cross_futures += [speech_task.with_options(**retries).submit(
+                files[i:i + USER_SHARD * 2], split, out, sr, params.checks, cross.real_speech_max_s)
+                for i in range(0, len(files), USER_SHARD * 2)]
+        log.info("collect: cross-engine check material: %d Kokoro takes, %d real-speech tasks", len(plan),
+                 len(cross_futures) - -(-len(plan) // cross.shard_size))
+
     words, backgrounds = [], []
     with Progress(len(futures) + len(bg_futures), "collect", unit="shard") as bar:
         for f in futures:
@@ -95,6 +113,18 @@ def collect_into(out: Path, base: BaseParams, params: CollectParams) -> dict:
                 f"collect: only {len(frame)} usable {name} (need at least {minimum[name]}, "
                 f"trigger_word.collect.min_{name}); {int((q.kind == name[:-1]).sum())} were quarantined")
         write_parquet(out / f"{name}.parquet", frame)
+    cross_rows = []
+    for f in cross_futures:
+        rows, bad = f.result()
+        cross_rows += rows
+        quarantine += bad
+    if cross.enabled:
+        q = pd.DataFrame(quarantine, columns=["file", "kind", "reason"]).sort_values(["kind", "file"], kind="stable")
+        cross_frame = pd.DataFrame(cross_rows)
+        if not cross_frame.empty:
+            cross_frame = cross_frame.sort_values("word_id", kind="stable").reset_index(drop=True)
+        write_parquet(out / X.FOLDER / X.MANIFEST, cross_frame)
+        frames["cross_engine"] = cross_frame
     write_parquet(out / "quarantine.parquet", q)
     summary = {name: len(frame) for name, frame in frames.items()} | {"quarantined": len(q), "sample_rate": sr}
     write_json(out / "summary.json", summary)

@@ -33,7 +33,7 @@ class Detector:
         torch.set_num_threads(threads)
         model, doc = load_model(checkpoint, TriggerWordModel, TriggerWordConfig)
         meta = {**doc["features"], **doc["normaliser"]}
-        self.scorer = Scorer(model, feature_spec(meta), normaliser(meta))
+        self.scorer = Scorer(model, feature_spec(meta, str(checkpoint)), normaliser(meta))
         self.threshold = threshold if threshold is not None else doc.get("threshold")
         if self.threshold is None:
             raise CheckpointError(f"{checkpoint}: no stored threshold (not a shipped model folder); "

@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 import shutil
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from pathlib import Path
 
 import numpy as np
@@ -26,12 +26,16 @@ from tasks.config import BaseParams
 from tasks.io import atomic_dir, write_json, write_parquet, write_text
 from tasks.trigger_word.clipset import read_clips
 from tasks.trigger_word.config import Layout, TriggerWordParams
+from tasks.trigger_word.cross_engine import run_check
 from tasks.trigger_word.detection import (
     OPERATING_THRESHOLDS,
+    CurvePoint,
     det_curve,
     detect,
     match,
     pick_threshold,
+    poisson_rate_interval,
+    wilson_interval,
 )
 from tasks.trigger_word.features import FeatureShards
 from tasks.trigger_word.hard_negatives import cut_windows
@@ -43,7 +47,8 @@ from tasks.trigger_word.train import score_split
 
 
 def curve_csv(points) -> str:
-    return pd.DataFrame([asdict(p) for p in points]).round(6).to_csv(index=False, lineterminator="\n")
+    columns = [f.name for f in fields(CurvePoint)]
+    return pd.DataFrame([asdict(p) for p in points], columns=columns).round(6).to_csv(index=False, lineterminator="\n")
 
 
 def stream_sessions(folder: Path, rows: list[dict], scorer: Scorer, window_s: float, bar: Progress
@@ -62,7 +67,7 @@ def evaluate_into(out: Path, model_dir: Path, layout: Layout, base: BaseParams, 
     torch.set_num_threads(params.threads)
     model, doc = load_model(layout.train / "checkpoint", TriggerWordModel, TriggerWordConfig)
     meta = {**doc["features"], **doc["normaliser"]}
-    scorer = Scorer(model, feature_spec(meta), normaliser(meta))
+    scorer = Scorer(model, feature_spec(meta, str(layout.train / "checkpoint")), normaliser(meta))
     clock = scorer.clock
     clips = read_clips(layout.clips)
     clip_s = float(doc["clip_seconds"])
@@ -82,7 +87,8 @@ def evaluate_into(out: Path, model_dir: Path, layout: Layout, base: BaseParams, 
             streamed = stream_sessions(out / "negative_audio", sessions[split], scorer, clip_s, bar)
             hours = sum(r["seconds"] for r in sessions[split]) / 3600
             curve = det_curve(list(zip(probs, ends, strict=True)), [s for _, _, s in streamed], hours, clock,
-                              OPERATING_THRESHOLDS, params.refractory_s, params.match_window_s)
+                              OPERATING_THRESHOLDS, params.refractory_s, params.match_window_s,
+                              early_s=params.match_early_s)
             results[split] = {"probs": probs, "ends": ends, "streamed": streamed, "hours": hours, "curve": curve}
 
     chosen = pick_threshold(results["dev"]["curve"], params.target_fa_per_hour)
@@ -103,12 +109,12 @@ def evaluate_into(out: Path, model_dir: Path, layout: Layout, base: BaseParams, 
         for row, p, ends in zip(part.itertuples(), r["probs"], r["ends"], strict=True):
             fired_steps = detect(p, thr, refractory)
             fired = np.asarray(clock.seconds(fired_steps))
-            found, fa = match(fired, ends, params.match_window_s)
+            found, fa = match(fired, ends, params.match_window_s, params.match_early_s)
             step_t = np.asarray(clock.seconds(np.arange(len(p))))
             positives = [ev for ev in row.events if ev["kind"] == "positive"]
             for ev, ok, end in zip(positives, found, ends, strict=True):
                 if not ok:
-                    window = (step_t >= end) & (step_t <= end + params.match_window_s)
+                    window = (step_t >= end - params.match_early_s) & (step_t <= end + params.match_window_s)
                     misses.append({"split": split, "clip_id": row.clip_id, "clip": f"../clips/{row.path}",
                                    "word": ev["source"], "end_s": round(end, 3),
                                    "max_score": round(float(p[window].max()) if window.any() else 0.0, 4)})
@@ -116,6 +122,8 @@ def evaluate_into(out: Path, model_dir: Path, layout: Layout, base: BaseParams, 
                 false_accepts.append({"split": split, "file": f"../clips/{row.path}", "time_s": round(float(t), 3),
                                       "score": round(float(p[step]), 4)})
     mined = mine_false_accepts(out, pools["train"], scorer, thr, refractory, clip_s, rate, base, tw)
+    cross = run_check(out / "cross_engine", layout.collect, {s: pools[s].backgrounds for s in ("dev", "test")},
+                      scorer, thr, tw.synthesize, params, rate, base.seed, clip_s)
     write_parquet(out / "false_accepts.parquet",
                   pd.DataFrame(false_accepts, columns=["split", "file", "time_s", "score"]))
     write_parquet(out / "misses.parquet",
@@ -125,6 +133,10 @@ def evaluate_into(out: Path, model_dir: Path, layout: Layout, base: BaseParams, 
         "threshold": thr, "target_fa_per_hour": params.target_fa_per_hour,
         "test_false_reject_rate": test_point.false_reject_rate,
         "test_false_accepts_per_hour": test_point.false_accepts_per_hour,
+        "test_false_reject_rate_ci95": [round(v, 6) for v in wilson_interval(
+            test_point.misses, sum(len(e) for e in results["test"]["ends"]))],
+        "test_false_accepts_per_hour_ci95": [round(v, 6) for v in poisson_rate_interval(
+            test_point.false_accepts, results["test"]["hours"])],
         "test_positives": sum(len(e) for e in results["test"]["ends"]),
         "test_negative_hours": round(results["test"]["hours"], 4),
         "dev_false_reject_rate": chosen.false_reject_rate,
@@ -135,9 +147,13 @@ def evaluate_into(out: Path, model_dir: Path, layout: Layout, base: BaseParams, 
         **{f"test_curve_frr_at_{n}_fa_per_hour": min(
             (p.false_reject_rate for p in results["test"]["curve"] if p.false_accepts_per_hour <= n), default=1.0)
            for n in (1, 5, 20)},
+        **(cross["metrics"] if cross else {}),
     }
     ship(model_dir, layout, doc, metrics, params, tw)
-    return {"metrics": metrics, "curves": {s: results[s]["curve"] for s in results},
+    curves = {s: results[s]["curve"] for s in results}
+    if cross:
+        curves |= {f"cross_engine_{s}": c for s, c in cross["curves"].items()}
+    return {"metrics": metrics, "curves": curves,
             "false_accepts": len(false_accepts), "misses": len(misses)}
 
 
@@ -189,6 +205,9 @@ def evaluate(base: BaseParams, params: TriggerWordParams, data_dir: str) -> dict
     write_json(layout.eval_metrics, result["metrics"])
     write_text(layout.det_test, curve_csv(result["curves"]["test"]))
     write_text(layout.det_dev, curve_csv(result["curves"]["dev"]))
+    for split, path in (("dev", layout.det_cross_dev), ("test", layout.det_cross_test)):
+        # Written even when the check is off (no material): DVC expects every declared plot.
+        write_text(path, curve_csv(result["curves"].get(f"cross_engine_{split}", [])))
     m = result["metrics"]
     publish_table("trigger-word-evaluate", [m], "Operating point (threshold chosen on dev) and test results")
     publish_markdown("trigger-word-evaluate-summary", (

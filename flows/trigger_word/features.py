@@ -10,7 +10,8 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from flows.runtime import Progress, in_order, logger, publish_table
-from tasks.audio.features import FeatureSpec
+from tasks.audio.features import FeatureSpec, speech_embedding_spec
+from tasks.audio.speech_embedding import identity as frontend_identity
 from tasks.config import BaseParams
 from tasks.io import atomic_dir, write_json, write_parquet
 from tasks.trigger_word.clipset import read_clips
@@ -21,6 +22,9 @@ shard_task = task(feature_shard, name="features-shard", cache_policy=NO_CACHE)
 
 
 def feature_spec(params: FeaturesParams, clip_rate: int) -> FeatureSpec:
+    """The features' settings; the pretrained frontend fixes its own (rate, step, size)."""
+    if params.kind == "speech_embedding":
+        return speech_embedding_spec()
     return FeatureSpec(params.kind, params.sample_rate or clip_rate, params.n_fft, params.hop, params.n_mels)
 
 
@@ -51,6 +55,7 @@ def features_into(out: Path, clips_dir: Path, base: BaseParams, params: Features
     meta = {"kind": spec.kind, "sample_rate": spec.sample_rate, "input_rate": rate, "n_fft": spec.n_fft,
             "hop": spec.hop, "n_mels": spec.n_mels, "n_bins": spec.n_bins,
             "n_frames": n_frames if jobs else 0, "ty": int(len(clips.labels.iloc[0])) if len(clips) else 0,
+            "frontend": frontend_identity() if spec.kind == "speech_embedding" else None,
             "dtype": "float16", "layout": "x: (n, F, T) float16; y: (n, Ty) uint8",
             "clips": shapes, "mean": mean, "std": std}
     write_parquet(out / "index.parquet", pd.DataFrame(index, columns=["clip_id", "split", "shard", "row"]))

@@ -144,7 +144,8 @@ def train_into(out: Path, layout: Layout, base: BaseParams, params: TrainParams)
     summary = {"best_epoch": best["epoch"], "epochs": params.epochs,
                **{k: v for k, v in history[best["epoch"] - 1].items() if k != "epoch"}}
     save_model(out / "checkpoint", kept, config, meta={
-        "features": {k: meta[k] for k in ("kind", "sample_rate", "n_fft", "hop", "n_mels", "n_bins", "n_frames", "ty")},
+        "features": {k: meta.get(k) for k in ("kind", "sample_rate", "n_fft", "hop", "n_mels", "n_bins", "n_frames",
+                                                "ty", "frontend")},
         "normaliser": {"mean": meta["mean"], "std": meta["std"]},
         "clip_seconds": clip_s, "train_params": params.model_dump(), "seed": base.seed,
         "data_sha256": data_hash, "train_summary": summary})

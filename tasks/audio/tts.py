@@ -24,6 +24,7 @@ _ESPEAK_RATE = 1
 _ESPEAK_PITCH = 3
 _ESPEAK_CHARS_AUTO = 0
 _ESPEAK_CHARS_UTF8 = 1
+_ESPEAK_PHONEMES_IPA = 0x02
 _SYNTH_CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.c_void_p)
 
 _lock = threading.Lock()
@@ -79,6 +80,8 @@ class _Engine:
         self._chunks: list[np.ndarray] = []
         self._callback = _SYNTH_CALLBACK(self._collect)  # keep a reference: C holds a pointer
         lib.espeak_SetSynthCallback(self._callback)
+        lib.espeak_TextToPhonemes.argtypes = [ctypes.POINTER(ctypes.c_char_p), ctypes.c_int, ctypes.c_int]
+        lib.espeak_TextToPhonemes.restype = ctypes.c_char_p
         lib.espeak_ng_SetRandSeed.argtypes = [ctypes.c_long]
         lib.espeak_ng_SetRandSeed(_RAND_SEED)
         self.languages = self._list_languages()
@@ -122,6 +125,20 @@ class _Engine:
         return np.concatenate(self._chunks) if self._chunks else np.zeros(0, np.int16)
 
 
+    def phonemes(self, text: str, accent: str) -> str:
+        """``text`` as IPA in ``accent`` (espeak-ng's own reading), words separated by spaces."""
+        identifier = self.languages.get(accent.lower())
+        if identifier is None or self.lib.espeak_SetVoiceByName(identifier.encode()) != 0:
+            raise TTSError(f"unknown accent {accent!r}")
+        ptr = ctypes.c_char_p(text.encode("utf-8"))
+        parts = []
+        while ptr.value:
+            out = self.lib.espeak_TextToPhonemes(ctypes.byref(ptr), _ESPEAK_CHARS_UTF8, _ESPEAK_PHONEMES_IPA)
+            if out:
+                parts.append(out.decode("utf-8"))
+        return " ".join(p.strip() for p in parts if p.strip())
+
+
 @cache
 def _engine() -> _Engine:
     return _Engine()
@@ -145,6 +162,12 @@ def speak(text: str, voice: Voice, rate: int = 175, pitch: int = 50) -> tuple[np
         engine = _engine()
         pcm = engine.synth(text, voice, rate, pitch)
         return pcm.astype(np.float32) / 32768.0, engine.sample_rate
+
+
+def ipa(text: str, accent: str = "en-us") -> str:
+    """IPA phonemes of ``text`` as espeak-ng reads it (used to drive other engines, e.g. Kokoro)."""
+    with _lock:
+        return _engine().phonemes(text, accent)
 
 
 @dataclass(frozen=True)

@@ -81,6 +81,39 @@ class AudioChecks(StrictModel):
     trim_db: float = Field(-40.0, lt=0)
 
 
+class CrossEngineMaterial(StrictModel):
+    """Words of engines and speakers never used in training, for the evaluate stage's cross-engine check."""
+
+    enabled: bool = False
+    dev_voices: tuple[str, ...] = ("jf_alpha", "jf_tebukuro")
+    test_voices: tuple[str, ...] = ("jf_gongitsune", "jf_nezumi", "jm_kumo")
+    speeds: tuple[float, ...] = Field((0.8, 0.9, 1.0, 1.1, 1.2), min_length=1)
+    negative_words: int = Field(8, ge=0)
+    real_speech_dev: tuple[str, ...] = ()
+    real_speech_test: tuple[str, ...] = ()
+    real_speech_files: int = Field(150, ge=0)
+    real_speech_max_s: float = Field(4.0, gt=0)
+    shard_size: int = Field(12, ge=1)
+
+    @field_validator("dev_voices", "test_voices")
+    @classmethod
+    def _voices(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        from tasks.audio.kokoro import VOICES
+
+        unknown = sorted(set(v) - set(VOICES))
+        if unknown:
+            raise ValueError(f"unknown Kokoro voices {unknown}; voices: {list(VOICES)}")
+        return v
+
+    @model_validator(mode="after")
+    def _disjoint(self) -> CrossEngineMaterial:
+        if set(self.dev_voices) & set(self.test_voices):
+            raise ValueError("dev_voices and test_voices must not share a voice")
+        if set(self.real_speech_dev) & set(self.real_speech_test):
+            raise ValueError("real_speech_dev and real_speech_test must not share a folder")
+        return self
+
+
 class CollectParams(StrictModel):
     sample_rate: int = Field(44100, ge=8000, le=96000)
     positive_word: str = Field("activate", min_length=1)
@@ -89,6 +122,7 @@ class CollectParams(StrictModel):
     user: UserFolders = UserFolders()
     generated_backgrounds: GeneratedBackgrounds = GeneratedBackgrounds()
     checks: AudioChecks = AudioChecks()
+    cross_engine: CrossEngineMaterial = CrossEngineMaterial()
     min_positives: int = Field(10, ge=1)
     min_negatives: int = Field(1, ge=0)
     min_backgrounds: int = Field(3, ge=1)
@@ -172,7 +206,7 @@ class SynthesizeParams(StrictModel):
 
 
 class FeaturesParams(StrictModel):
-    kind: str = Field("spectrogram", pattern="^(spectrogram|logmel)$")
+    kind: str = Field("spectrogram", pattern="^(spectrogram|logmel|speech_embedding)$")
     sample_rate: int | None = Field(None, ge=8000, le=96000)
     n_fft: int = Field(200, ge=16)
     hop: int = Field(80, ge=1)
@@ -213,16 +247,33 @@ class TrainParams(StrictModel):
     dev_target_fa_per_hour: float = Field(0.5, ge=0)
 
 
+class CrossEngineCheck(StrictModel):
+    """How the evaluate stage measures on the cross-engine material (see CrossEngineMaterial)."""
+
+    clips: int = Field(100, ge=0)
+    positives: tuple[int, int] = (1, 3)
+    negatives: tuple[int, int] = (0, 2)
+    word_to_background_db: tuple[float, float] = (0.0, 15.0)
+    negative_minutes: float = Field(30.0, ge=0)
+
+    @field_validator("positives", "negatives", "word_to_background_db")
+    @classmethod
+    def _pairs(cls, v: tuple) -> tuple:
+        return _ordered_pair(v, "range")
+
+
 class EvaluateParams(StrictModel):
     target_fa_per_hour: float = Field(0.5, ge=0)
     refractory_s: float = Field(1.0, ge=0)
     match_window_s: float = Field(1.0, gt=0)
+    match_early_s: float = Field(0.0, ge=0)
     negative_minutes: float = Field(30.0, gt=0)
     negative_words: tuple[int, int] = (1, 3)
     session_minutes: float = Field(10.0, gt=0)
     threads: int = Field(2, ge=1)
     mine_minutes: float = Field(10.0, ge=0)
     mine_window_s: float = Field(1.5, gt=0)
+    cross_engine: CrossEngineCheck = Field(default_factory=lambda: CrossEngineCheck())
 
     @field_validator("negative_words")
     @classmethod
@@ -264,3 +315,6 @@ class Layout:
         self.eval_metrics = self.reports / "eval_metrics.json"
         self.det_test = self.reports / "det_test.csv"
         self.det_dev = self.reports / "det_dev.csv"
+        self.det_cross_test = self.reports / "det_cross_engine_test.csv"
+        self.det_cross_dev = self.reports / "det_cross_engine_dev.csv"
+        self.cross_engine = self.collect / "cross_engine"  # words of engines never in training

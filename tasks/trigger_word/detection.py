@@ -51,18 +51,20 @@ def detect(scores: np.ndarray, threshold: float, refractory_steps: int) -> np.nd
     return np.asarray(fired, dtype=np.int64)
 
 
-def match(detection_s: np.ndarray, positive_end_s: Sequence[float], window_s: float = 1.0
-          ) -> tuple[np.ndarray, np.ndarray]:
+def match(detection_s: np.ndarray, positive_end_s: Sequence[float], window_s: float = 1.0,
+          early_s: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
     """Which positives were found and which detections are false accepts.
 
-    Each detection can find at most one positive (the earliest unmatched one whose window
-    holds it). Returns ``(found[positives], false_accept[detections])`` as booleans.
+    A positive's window runs from ``early_s`` before its end (a detector may fire on the
+    word's final consonant, before its trimmed tail is over) to ``window_s`` after. Each
+    detection can find at most one positive (the earliest unmatched one whose window holds
+    it). Returns ``(found[positives], false_accept[detections])`` as booleans.
     """
     ends = np.asarray(positive_end_s, dtype=float)
     found = np.zeros(len(ends), bool)
     false_accept = np.ones(len(detection_s), bool)
     for i, t in enumerate(detection_s):
-        hits = np.flatnonzero(~found & (t >= ends) & (t <= ends + window_s))
+        hits = np.flatnonzero(~found & (t >= ends - early_s) & (t <= ends + window_s))
         if len(hits):
             found[hits[0]] = True
             false_accept[i] = False
@@ -80,7 +82,8 @@ class CurvePoint:
 
 def det_curve(positive_runs: Sequence[tuple[np.ndarray, Sequence[float]]], negative_runs: Sequence[np.ndarray],
               negative_hours: float, clock: StepClock, thresholds: Sequence[float], refractory_s: float,
-              window_s: float = 1.0, clip_false_accepts: bool = False) -> list[CurvePoint]:
+              window_s: float = 1.0, clip_false_accepts: bool = False, early_s: float = 0.0
+              ) -> list[CurvePoint]:
     """False-reject rate (on clips with positives) and false accepts per hour (on negative-only
     audio) at every threshold: the DET curve.
 
@@ -95,7 +98,7 @@ def det_curve(positive_runs: Sequence[tuple[np.ndarray, Sequence[float]]], negat
     for thr in thresholds:
         misses = fas = 0
         for scores, ends in positive_runs:
-            found, false_accept = match(clock.seconds(detect(scores, thr, refractory)), ends, window_s)
+            found, false_accept = match(clock.seconds(detect(scores, thr, refractory)), ends, window_s, early_s)
             misses += int((~found).sum())
             fas += int(false_accept.sum()) if clip_false_accepts else 0
         fas += sum(len(detect(s, thr, refractory)) for s in negative_runs)
@@ -130,3 +133,23 @@ DEFAULT_THRESHOLDS = logit_grid(0.25)
 # For choosing the shipped operating point: near 0.99 one step of 0.25 moves the threshold by
 # about 0.002, which can cost a percent of misses; steps of 0.05 land within about 0.0005.
 OPERATING_THRESHOLDS = logit_grid(0.05)
+
+
+def wilson_interval(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """95% Wilson score interval of a rate ``k / n`` (e.g. a false-reject rate); (0, 1) for n = 0."""
+    if n <= 0:
+        return 0.0, 1.0
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return float(max(0.0, centre - half)), float(min(1.0, centre + half))
+
+
+def poisson_rate_interval(k: int, hours: float, confidence: float = 0.95) -> tuple[float, float]:
+    """Exact (Garwood) interval of a count per hour, ``k`` events in ``hours`` (e.g. false accepts/h)."""
+    from scipy.stats import chi2
+
+    a = 1 - confidence
+    lo = 0.0 if k == 0 else chi2.ppf(a / 2, 2 * k) / 2
+    hi = chi2.ppf(1 - a / 2, 2 * k + 2) / 2
+    return float(lo / max(hours, 1e-9)), float(hi / max(hours, 1e-9))

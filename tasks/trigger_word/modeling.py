@@ -12,6 +12,7 @@ import pandas as pd
 
 from models.trigger_word import TriggerWordConfig
 from tasks.audio.features import FeatureSpec
+from tasks.audio.speech_embedding import SpeechEmbedding, check_identity
 from tasks.errors import ParamsError
 from tasks.io import sha256_file
 from tasks.trigger_word.config import ModelParams
@@ -27,7 +28,12 @@ def read_meta(features_dir: Path) -> dict:
     return json.loads(path.read_text())
 
 
-def feature_spec(meta: dict) -> FeatureSpec:
+def feature_spec(meta: dict, where: str = "checkpoint") -> FeatureSpec:
+    """The features a model was trained on; for the pretrained frontend, refuses a checkpoint
+    made with another version of it than the one installed (naming both)."""
+    if meta["kind"] == "speech_embedding":
+        check_identity(meta.get("frontend"), where)
+        SpeechEmbedding()  # fails now, naming the file and the setup command, if one is missing
     return FeatureSpec(meta["kind"], meta["sample_rate"], meta["n_fft"], meta["hop"], meta["n_mels"])
 
 

@@ -33,6 +33,7 @@ def tiny_params(data_dir: str = "data") -> dict:
     tw["collect"]["generated_backgrounds"].update(count=3, seconds=10.0)
     tw["synthesize"].update(clips={"train": 4, "dev": 2, "test": 2}, shard_size=2)
     tw["features"].update(shard_size=3)
+    tw["collect"]["cross_engine"]["enabled"] = False  # the trigger-word flow test covers it
     return params
 
 

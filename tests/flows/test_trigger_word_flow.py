@@ -27,10 +27,14 @@ def shrink(params: dict, data_dir: Path) -> dict:
     tw["collect"]["min_positives"] = 3
     tw["synthesize"].update(clips={"train": 8, "dev": 4, "test": 4}, shard_size=3)
     tw["synthesize"]["augment"].update(speed=[0.9, 1.1], eq_db=6.0, reverb_prob=0.5)
-    tw["features"].update(shard_size=5)  # the preset's 16 kHz log-mel: 40 x 499 frames, Ty 122
+    tw["features"].update(shard_size=5)  # the default speech_embedding: 96 x 125 frames, Ty 125
     tw["train"].update(epochs=2, batch_size=4, negative_weight=3.0)  # the confusable-weighted loss path
     tw["train"]["model"].update(conv_filters=16, gru_units=12)
     tw["evaluate"].update(negative_minutes=1.0, session_minutes=0.5, mine_minutes=0.5)
+    # The cross-engine check on real Kokoro takes and real recorded speech, kept small.
+    tw["collect"]["cross_engine"].update(dev_voices=["jf_alpha"], test_voices=["jm_kumo"], speeds=[1.0],
+                                         negative_words=1, real_speech_files=3)
+    tw["evaluate"]["cross_engine"].update(clips=3, negative_minutes=0.5)
     return params
 
 
@@ -94,10 +98,12 @@ def test_clip_contract(pipeline_run):
 def test_features_shapes_and_labels(pipeline_run):
     root, _ = pipeline_run
     meta = json.loads((root / "features" / "meta.json").read_text())
-    assert (meta["n_bins"], meta["n_frames"]) == (40, 499)
+    assert (meta["kind"], meta["n_bins"], meta["n_frames"]) == ("speech_embedding", 96, 125)
+    assert meta["frontend"]["version"] == "0.1.1"
     x = np.load(root / "features" / "train" / "x-00000.npy")
     y = np.load(root / "features" / "train" / "y-00000.npy")
-    assert x.shape == (5, 40, 499) and x.dtype == np.float16 and y.shape == (5, 122)
+    assert x.shape == (5, 96, 125) and x.dtype == np.float16 and y.shape == (5, 125)
+    assert np.isfinite(x).all() and x.astype(np.float32).std() > 0.1
     clips = pd.read_parquet(root / "clips" / "clips.parquet")
     assert np.array_equal(y[0], np.asarray(clips[clips.split == "train"].labels.iloc[0]))
 
@@ -133,7 +139,7 @@ def test_train_writes_checkpoint_metrics_and_history(pipeline_run):
 
     root, _ = pipeline_run
     model, doc = load_model(root / "train" / "checkpoint", TriggerWordModel, TriggerWordConfig)
-    assert doc["features"]["ty"] == 122 and len(doc["data_sha256"]) == 64
+    assert doc["features"]["ty"] == 125 and len(doc["data_sha256"]) == 64
     history = pd.read_csv(root / "reports" / "train_history.csv")
     assert list(history.epoch) == [1, 2] and np.isfinite(history.train_loss).all()
     metrics = json.loads((root / "reports" / "train_metrics.json").read_text())
@@ -325,3 +331,85 @@ def test_killed_training_resumes_and_ends_where_an_uninterrupted_run_does(pipeli
     assert main(["train", "--params", str(straight_file)]) == 0
     resumed = (tw / "train" / "checkpoint" / "model.safetensors").read_bytes()
     assert resumed == (straight_tw / "train" / "checkpoint" / "model.safetensors").read_bytes()
+
+
+def test_cross_engine_check_reports_intervals(pipeline_run):
+    root, params_file = pipeline_run
+    words = pd.read_parquet(root / "collect" / "cross_engine" / "words.parquet")
+    kokoro = words[words.source == "kokoro"]
+    assert set(kokoro[kokoro.check_split == "dev"].group) == {"kokoro:jf_alpha"}
+    assert set(kokoro[kokoro.check_split == "test"].group) == {"kokoro:jm_kumo"}
+    assert set(kokoro[kokoro.kind == "positive"].text) == {"activate"}
+    assert all((root / "collect" / p).is_file() for p in words.path)
+    # Never in training: no cross-engine word is in the split assignments or in any clip.
+    assigned = set(pd.read_parquet(root / "split" / "assignments.parquet").path)
+    assert not assigned & set(words.path)
+    clips = pd.read_parquet(root / "clips" / "clips.parquet")
+    assert not {ev["source"].split("/")[-1] for evs in clips.events for ev in evs} & set(words.word_id + ".wav")
+    speech = words[words.source == "real-speech"]
+    for split, folder in (("dev", "fr_CA_f_June"), ("test", "ru_RU_f_IvrvoiceRU")):
+        if Path("/usr/share/asterisk/sounds", folder).is_dir():  # installed by scripts/setup.sh as root
+            part = speech[speech.check_split == split]
+            assert len(part) == 3 and part.origin.str.contains(folder).all()
+    m = json.loads((root / "reports" / "eval_metrics.json").read_text())
+    for split in ("dev", "test"):
+        p = f"cross_engine_{split}"
+        lo, hi = m[f"{p}_false_reject_rate_ci95"]
+        assert lo <= m[f"{p}_false_reject_rate"] <= hi and hi > lo
+        lo, hi = m[f"{p}_false_accepts_per_hour_ci95"]
+        assert lo <= m[f"{p}_false_accepts_per_hour"] <= hi and hi > 0
+        assert m[f"{p}_positives"] >= 3 and m[f"{p}_negative_hours"] == pytest.approx(0.5 / 60, rel=0.01)
+        det = pd.read_csv(root / "reports" / f"det_cross_engine_{split}.csv")
+        at = det[det.threshold == m["threshold"]].iloc[0]
+        assert at.false_reject_rate == pytest.approx(m[f"{p}_false_reject_rate"], abs=1e-6)
+    assert "Cross-engine check" in (root / "model" / "model_card.md").read_text()
+
+
+def test_checkpoint_of_another_frontend_version_is_refused(pipeline_run, tmp_path):
+    import shutil
+
+    from tasks.audio.speech_embedding import FrontendError
+
+    root, params_file = pipeline_run
+    clips = pd.read_parquet(root / "clips" / "clips.parquet")
+    other = tmp_path / "other-model"
+    shutil.copytree(root / "model", other)
+    config = json.loads((other / "config.json").read_text())
+    config["features"]["frontend"]["version"] = "0.0.9"
+    (other / "config.json").write_text(json.dumps(config))
+    with pytest.raises(FrontendError, match=r"other-model: trained with speech frontend .*@0\.0\.9.*runs .*@0\.1\.1"):
+        main(["detect", "--params", str(params_file), "--checkpoint", str(other),
+              str(root / "clips" / clips.path.iloc[0])])
+
+
+@pytest.fixture(scope="module")
+def logmel_run(pipeline_run, tmp_path_factory):
+    """The data stages again with the from-scratch log-mel preset (params-logmel.yaml's overrides)."""
+    import shutil
+
+    from flows.presets import PRESETS, apply
+
+    root, params_file = pipeline_run
+    tmp = tmp_path_factory.mktemp("tw-logmel")
+    params = apply(yaml.safe_load(params_file.read_text()), PRESETS["params-logmel.yaml"][1])
+    params["base"]["data_dir"] = str(tmp / "data")
+    params["trigger_word"]["evaluate"]["cross_engine"]["clips"] = 0
+    new_params = write_params(tmp / "params.yaml", params)
+    for stage in ("collect", "split"):
+        shutil.copytree(root / stage, tmp / "data" / "trigger_word" / stage)
+    for stage in ("synthesize", "features", "train", "evaluate"):
+        assert main([stage, "--params", str(new_params)]) == 0
+    return tmp / "data" / "trigger_word", new_params
+
+
+def test_logmel_preset_features_train_and_detect(logmel_run, capsys):
+    root, params_file = logmel_run
+    meta = json.loads((root / "features" / "meta.json").read_text())
+    assert (meta["kind"], meta["n_bins"], meta["n_frames"], meta["frontend"]) == ("logmel", 40, 499, None)
+    y = np.load(root / "features" / "train" / "y-00000.npy")
+    assert y.shape == (5, 122)
+    m = json.loads((root / "reports" / "eval_metrics.json").read_text())
+    assert 0 < m["threshold"] < 1 and "cross_engine_test_false_reject_rate" not in m
+    clips = pd.read_parquet(root / "clips" / "clips.parquet")
+    assert main(["detect", "--params", str(params_file), str(root / "clips" / clips.path.iloc[0])]) == 0
+    assert isinstance(json.loads(capsys.readouterr().out)["detections"], list)

@@ -13,12 +13,11 @@ PRESETS = sorted(ROOT.glob("params*.yaml"))
 @pytest.mark.parametrize("path", PRESETS, ids=[p.name for p in PRESETS])
 def test_every_params_preset_validates_and_labels_fit_the_model(path):
     """Each preset's label length Ty is what its features and model really produce."""
-    from tasks.audio.features import FeatureSpec
+    from flows.trigger_word.features import feature_spec
 
     base, tw = load_params(path, "trigger_word", TriggerWordParams)
     assert base.seed >= 0
-    f = tw.features
-    spec = FeatureSpec(f.kind, f.sample_rate or tw.collect.sample_rate, f.n_fft, f.hop, f.n_mels)
+    spec = feature_spec(tw.features, tw.collect.sample_rate)  # the features stage's own settings
     frames = spec.n_frames(int(tw.synthesize.clip_seconds * spec.sample_rate))
     m = tw.train.model
     assert tw.synthesize.ty == (frames - m.conv_kernel) // m.conv_stride + 1

@@ -94,3 +94,25 @@ def test_operating_grid_is_fine_near_one_and_holds_the_training_grid():
     noise[1::2] = band + 1e-7
     curve = [p for p in det_curve([], [noise], 1.0, CLOCK, fine, refractory_s=0.0) if 0.98 < p.threshold < 0.99]
     assert [p.false_accepts for p in curve] == list(range(len(band), 0, -1))
+
+
+def test_match_counts_a_detection_just_before_the_end_only_within_early_s():
+    found, fa = match(np.array([2.97]), [3.0], window_s=1.0)
+    assert not found[0] and fa[0]  # strict: fired 30 ms before the end
+    found, fa = match(np.array([2.97, 1.0]), [3.0], window_s=1.0, early_s=0.2)
+    assert found[0] and list(fa) == [False, True]
+    found, _ = match(np.array([2.7]), [3.0], window_s=1.0, early_s=0.2)
+    assert not found[0]
+
+
+def test_intervals_wilson_and_poisson():
+    from tasks.trigger_word.detection import poisson_rate_interval, wilson_interval
+
+    lo, hi = wilson_interval(10, 100)
+    assert lo == pytest.approx(0.0552, abs=1e-4) and hi == pytest.approx(0.1744, abs=1e-4)
+    assert wilson_interval(0, 50)[0] == 0.0 and 0 < wilson_interval(0, 50)[1] < 0.1
+    assert wilson_interval(0, 0) == (0.0, 1.0)
+    lo, hi = poisson_rate_interval(0, 0.5)
+    assert lo == 0.0 and hi == pytest.approx(3.689 / 0.5, rel=1e-3)  # -ln(0.025) events in 0.5 h
+    lo, hi = poisson_rate_interval(8, 16.0)
+    assert lo < 0.5 < hi and hi == pytest.approx(0.985, abs=1e-3)
