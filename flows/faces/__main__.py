@@ -16,21 +16,11 @@ import json
 import sys
 from pathlib import Path
 
-from flows.runtime import add_params_argument, add_stage_parsers, run_cli
+from flows.runtime import add_params_argument, add_stage_parsers, positive, run_cli
 from tasks.config import load_params
 from tasks.faces.config import FacesParams, Layout
 
 STAGES = ("collect", "detect", "split", "train", "database", "evaluate")
-
-
-def positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value}: must be at least 1")
-    return value
 
 
 def choose_encoder(args: argparse.Namespace, params: FacesParams, layout: Layout, db: str):
@@ -73,7 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("photo")
     p = command("identify", "1:N: who is in each photo? (one JSON object per line)")
     p.add_argument("photos", nargs="+")
-    p.add_argument("--k", type=positive_int, help="neighbours that vote (default: the database's)")
+    p.add_argument("--k", type=positive, help="neighbours that vote (default: the database's)")
     p = command("cluster", "group an unlabelled folder by person (HDBSCAN or k-means)")
     p.add_argument("dir")
     p.add_argument("--method", choices=("hdbscan", "kmeans"), help="default: faces.cluster.method")
