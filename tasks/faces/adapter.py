@@ -17,7 +17,7 @@ import torch
 
 from models.face_encoder import AdapterConfig, EmbeddingAdapter
 from models.losses import batch_semi_hard_triplet_loss
-from tasks.faces.train import TrainSettings, deterministic, pk_batches
+from tasks.faces.train import TrainSettings, deterministic, pk_batches, violating_share
 
 
 def train_adapter(vectors: np.ndarray, labels: np.ndarray, config: AdapterConfig, s: TrainSettings, seed: int,
@@ -51,12 +51,7 @@ def train_adapter(vectors: np.ndarray, labels: np.ndarray, config: AdapterConfig
             loss.backward()
             opt.step()
             losses.append(float(loss.detach()))
-            with torch.no_grad():
-                d = torch.cdist(emb, emb).pow(2)
-                same = target[idx][:, None] == target[idx][None, :]
-                pos = torch.where(same, d, torch.zeros_like(d)).max(dim=1).values
-                neg = torch.where(same, torch.full_like(d, 9.0), d).min(dim=1).values
-                active.append(float((pos - neg + s.margin > 0).float().mean()))
+            active.append(violating_share(emb, target[idx], s.margin))
             if (step + 1) % s.log_every == 0 or step + 1 == s.steps:
                 row = {"step": step + 1, "loss": float(np.mean(losses)), "violating": float(np.mean(active)), "lr": lr}
                 if evaluate is not None:

@@ -67,6 +67,16 @@ def pk_batches(labels: np.ndarray, p: int, k: int, steps: int, rng: np.random.Ge
         yield np.concatenate([rng.choice(by_person[i], size=k, replace=len(by_person[i]) < k) for i in people])
 
 
+def violating_share(emb: Tensor, target: Tensor, margin: float) -> float:
+    """Share of anchors whose hardest positive is not ``margin`` closer than their closest negative."""
+    with torch.no_grad():
+        d = torch.cdist(emb, emb).pow(2)  # (B, B)
+        same = target[:, None] == target[None, :]
+        hardest_pos = torch.where(same, d, torch.zeros_like(d)).max(dim=1).values
+        closest_neg = torch.where(same, torch.full_like(d, 9.0), d).min(dim=1).values
+        return float((hardest_pos - closest_neg + margin > 0).float().mean())
+
+
 def augment(x: Tensor, a: Augment, gen: torch.Generator) -> Tensor:
     """``(B, S, S, 3)`` uint8 -> ``(B, 3, S, S)`` float 0-255 with random pose and colour changes."""
     b = x.shape[0]
@@ -146,12 +156,7 @@ def _train(crops: np.ndarray, labels: np.ndarray, config: FaceEncoderConfig, s: 
         loss.backward()
         opt.step()
         losses.append(float(loss.detach()))
-        with torch.no_grad():
-            d = torch.cdist(emb, emb).pow(2)
-            same = target[idx][:, None] == target[idx][None, :]
-            hardest_pos = torch.where(same, d, torch.zeros_like(d)).max(dim=1).values
-            closest_neg = torch.where(same, torch.full_like(d, 9.0), d).min(dim=1).values
-            active.append(float((hardest_pos - closest_neg + s.margin > 0).float().mean()))
+        active.append(violating_share(emb, target[idx], s.margin))
         if (step + 1) % s.log_every == 0 or step + 1 == s.steps:
             row = {"step": step + 1, "loss": float(np.mean(losses)), "violating": float(np.mean(active)),
                    "lr": lr_at(step)}
