@@ -27,7 +27,7 @@ from prefect.context import FlowRunContext
 from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTaskRunner
 from tqdm import tqdm
 
-from tasks.config import DEFAULT_PARAMS, BaseParams
+from tasks.config import DEFAULT_PARAMS, BaseParams, load_params
 from tasks.errors import DataError, ParamsError
 
 log = logging.getLogger(__name__)
@@ -178,14 +178,6 @@ def add_runner_argument(parser: argparse.ArgumentParser) -> None:
                         help="override base.task_runner: threads, processes, dask, dask:ADDRESS")
 
 
-def add_stage_parsers(sub: argparse._SubParsersAction, stages: Iterable[str]) -> None:
-    """One subcommand per pipeline stage, each taking ``--params`` and ``--task-runner``."""
-    for name in stages:
-        p = sub.add_parser(name, help=f"run the {name} stage")
-        add_params_argument(p)
-        add_runner_argument(p)
-
-
 def with_runner(flow_obj: Any, base: BaseParams, override: str | None = None) -> Any:
     """The flow with the task runner chosen by ``override``, ``$DLPIPES_TASK_RUNNER`` or params."""
     spec = override or os.environ.get(RUNNER_ENV) or base.task_runner
@@ -206,6 +198,25 @@ def run_cli(main: Callable[[list[str] | None], int | None], argv: Iterable[str] 
         print(f"error: {exc}", file=sys.stderr)  # noqa: T201 - command-line output
         sys.exit(2)
     sys.exit(code or 0)
+
+
+def stage_main(run: Callable[..., Any], section: str, params_type: type, layout_type: type,
+               argv: Iterable[str] | None = None) -> None:
+    """``python -m flows.<pipeline>.<module>``: the stage in that module (its dvc.yaml ``cmd``), with
+    ``--params`` and ``--task-runner``; ``run(base, params, layout, runner)`` is the module's entry."""
+    spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+
+    def main(args_: list[str] | None) -> int:
+        parser = argparse.ArgumentParser(prog=f"python -m {spec.name}" if spec else None,
+                                         description=(run.__doc__ or "").strip())
+        add_params_argument(parser)
+        add_runner_argument(parser)
+        args = parser.parse_args(args_)
+        base, params = load_params(args.params, section, params_type)
+        run(base, params, layout_type(base.data_dir), args.task_runner)
+        return 0
+
+    run_cli(main, argv)
 
 
 def in_order(submit: Callable[[T], Any], items: Iterable[T], window: int) -> Iterator[Any]:

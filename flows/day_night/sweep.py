@@ -17,11 +17,18 @@ import torch
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
-from flows.runtime import Progress, logger, publish_table
+from flows.runtime import Progress, logger, publish_table, stage_main, with_runner
 from models.day_night import DayNightConfig
 from tasks.config import BaseParams
 from tasks.day_night.check import check_scores, check_thumbs, read_check_set
-from tasks.day_night.config import CheckParams, ModelParams, SweepParams, TrainParams
+from tasks.day_night.config import (
+    CheckParams,
+    DayNightParams,
+    Layout,
+    ModelParams,
+    SweepParams,
+    TrainParams,
+)
 from tasks.day_night.head import HeadSettings
 from tasks.day_night.learners import BackboneLearner, CnnLearner, Learner
 from tasks.day_night.train import FitSettings, choose_resolution, split_data
@@ -118,3 +125,14 @@ def sweep(base: BaseParams, params: SweepParams, model: ModelParams, train: Trai
     logger().info("sweep (%s): chose %d px (%s %.4f; best %.4f at %d px)", learner.kind, chosen, key,
                   choice["chosen_score"], best[key], best["resolution"])
     return choice
+
+
+def run(base: BaseParams, p: DayNightParams, L: Layout, runner: str | None = None) -> None:
+    """Stage dn_sweep: train at each candidate resolution, keep the smallest good enough."""
+    with_runner(sweep, base, runner)(base, p.sweep, p.model, p.train, p.check, p.resolutions, p.labels,
+                                     p.collect.thumb_size, str(L.assignments), str(L.thumbs), str(L.features),
+                                     str(L.sweep_curve), str(L.sweep_choice))
+
+
+if __name__ == "__main__":
+    stage_main(run, "day_night", DayNightParams, Layout)

@@ -16,9 +16,9 @@ import torch
 from prefect import flow
 
 from flows.day_night.sweep import load_train_dev, make_learner
-from flows.runtime import logger, publish_table
+from flows.runtime import logger, publish_table, stage_main, with_runner
 from tasks.config import BaseParams
-from tasks.day_night.config import ModelParams, TrainParams
+from tasks.day_night.config import DayNightParams, Layout, ModelParams, TrainParams
 from tasks.day_night.train import MEAN, STD, binary_metrics, split_data
 from tasks.io import atomic_dir, read_parquet, sha256_file, write_json, write_text
 
@@ -90,3 +90,14 @@ def train(base: BaseParams, params: TrainParams, model: ModelParams, labels: tup
     logger().info("train (%s): %d px, test accuracy %.4f precision %.4f recall %.4f", learner.kind, resolution,
                   metrics["test"]["accuracy"], metrics["test"]["precision"], metrics["test"]["recall"])
     return metrics
+
+
+def run(base: BaseParams, p: DayNightParams, L: Layout, runner: str | None = None) -> None:
+    """Stage dn_train: the chosen model at the chosen resolution."""
+    with_runner(train, base, runner)(base, p.train, p.model, p.labels, p.collect.thumb_size, str(L.assignments),
+                                     str(L.thumbs), str(L.sweep_choice), str(L.features), str(L.model),
+                                     str(L.metrics), str(L.history), str(L.confusion))
+
+
+if __name__ == "__main__":
+    stage_main(run, "day_night", DayNightParams, Layout)

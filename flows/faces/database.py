@@ -13,10 +13,10 @@ import numpy as np
 import pandas as pd
 from prefect import flow
 
-from flows.runtime import logger, publish_table
+from flows.runtime import logger, publish_table, stage_main, with_runner
 from tasks.config import BaseParams
 from tasks.faces import db as D
-from tasks.faces.config import DatabaseParams
+from tasks.faces.config import DatabaseParams, FacesParams, Layout
 from tasks.faces.encoder import load_encoder
 from tasks.faces.split import gallery_and_probes
 from tasks.faces.splitdata import SplitData, embed_split
@@ -59,3 +59,14 @@ def database(base: BaseParams, params: DatabaseParams, encoder_dir: str, faces: 
     publish_table("faces-database", [summary], "Embedding database")
     logger().info("faces database: %s", summary)
     return summary
+
+
+def run(base: BaseParams, params: FacesParams, layout: Layout, runner: str | None = None) -> None:
+    """Stage faces_database: the pipeline's evaluation gallery."""
+    L = layout
+    with_runner(database, base, runner)(base, params.database, str(L.encoder), str(L.faces), str(L.crops),
+                                        str(L.pretrained), str(L.gallery))
+
+
+if __name__ == "__main__":
+    stage_main(run, "faces", FacesParams, Layout)

@@ -15,10 +15,10 @@ import numpy as np
 import pandas as pd
 from prefect import flow
 
-from flows.runtime import logger, publish_markdown, publish_table
+from flows.runtime import logger, publish_markdown, publish_table, stage_main, with_runner
 from tasks.config import BaseParams
 from tasks.faces.cluster import choose_k, density
-from tasks.faces.config import ClusterParams, DatabaseParams
+from tasks.faces.config import ClusterParams, DatabaseParams, FacesParams, Layout
 from tasks.faces.encoder import load_encoder, pretrained_encoder, resize_crops
 from tasks.faces.metrics import clustering_scores, identification, probe_scores, verification
 from tasks.faces.split import gallery_and_probes
@@ -130,3 +130,14 @@ def evaluate(base: BaseParams, database: DatabaseParams, cluster: ClusterParams,
                   "Verification on held-out people")
     logger().info("faces evaluate:\n%s", report)
     return metrics
+
+
+def run(base: BaseParams, params: FacesParams, layout: Layout, runner: str | None = None) -> None:
+    """Stage faces_evaluate: pixels, pretrained and trained encoders side by side on the test people."""
+    L = layout
+    with_runner(evaluate, base, runner)(base, params.database, params.cluster, str(L.train), str(L.faces),
+                                        str(L.crops), str(L.assignments), str(L.pretrained), str(L.evaluate))
+
+
+if __name__ == "__main__":
+    stage_main(run, "faces", FacesParams, Layout)

@@ -15,13 +15,13 @@ from pathlib import Path
 import numpy as np
 from prefect import flow
 
-from flows.runtime import Progress, logger, publish_markdown, publish_table
+from flows.runtime import Progress, logger, publish_markdown, publish_table, stage_main, with_runner
 from models.face_encoder import AdapterConfig
 from tasks.config import BaseParams
 from tasks.errors import DataError
 from tasks.faces import encoder as E
 from tasks.faces.adapter import train_adapter
-from tasks.faces.config import DatabaseParams, DetectParams, TrainParams
+from tasks.faces.config import DatabaseParams, DetectParams, FacesParams, Layout, TrainParams
 from tasks.faces.metrics import probe_scores, verification
 from tasks.faces.split import gallery_and_probes
 from tasks.faces.splitdata import SplitData, calibrate, embed_split, load_split
@@ -118,3 +118,14 @@ def train(base: BaseParams, params: TrainParams, detect: DetectParams, database:
                      "Face encoder model card")
     log.info("faces train: %s chosen on dev (%s)", chosen, {n: round(c["dev_tar_at_far"], 4) for n, c in cal.items()})
     return summary
+
+
+def run(base: BaseParams, params: FacesParams, layout: Layout, runner: str | None = None) -> None:
+    """Stage faces_train: the triplet loss, then the encoder chosen on dev."""
+    L = layout
+    with_runner(train, base, runner)(base, params.train, params.detect, params.database, str(L.faces), str(L.crops),
+                                     str(L.assignments), str(L.pretrained), str(L.train))
+
+
+if __name__ == "__main__":
+    stage_main(run, "faces", FacesParams, Layout)

@@ -18,7 +18,15 @@ import pandas as pd
 import torch
 from prefect import flow
 
-from flows.runtime import Progress, logger, markdown_table, publish_markdown, publish_table
+from flows.runtime import (
+    Progress,
+    logger,
+    markdown_table,
+    publish_markdown,
+    publish_table,
+    stage_main,
+    with_runner,
+)
 from flows.trigger_word.synthesize import split_pools
 from models.checkpoint import CARD, CONFIG, WEIGHTS, load_model, read_config
 from models.trigger_word import TriggerWordConfig, TriggerWordModel
@@ -219,3 +227,12 @@ def evaluate(base: BaseParams, params: TriggerWordParams, data_dir: str) -> dict
         f"DET curve: `{layout.det_test}` (`dvc plots show`).\n\n" + markdown_table([m])),
         "Wake-word metrics on held-out voices")
     return m
+
+
+def run(base: BaseParams, params: TriggerWordParams, layout: Layout, runner: str | None = None) -> None:
+    """Stage tw_evaluate: threshold on dev, results on held-out voices, the shipped model."""
+    with_runner(evaluate, base, runner)(base, params, str(base.data_dir))
+
+
+if __name__ == "__main__":
+    stage_main(run, "trigger_word", TriggerWordParams, Layout)

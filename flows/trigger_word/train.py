@@ -17,14 +17,22 @@ import pandas as pd
 import torch
 from prefect import flow
 
-from flows.runtime import Progress, logger, markdown_table, publish_markdown, publish_table
+from flows.runtime import (
+    Progress,
+    logger,
+    markdown_table,
+    publish_markdown,
+    publish_table,
+    stage_main,
+    with_runner,
+)
 from models.checkpoint import save_model
 from models.state import load_state_or_none, save_state
 from models.trigger_word import TriggerWordModel
 from tasks.config import BaseParams
 from tasks.io import atomic_dir, clean_stale_temps, write_json, write_text
 from tasks.trigger_word.clipset import read_clips
-from tasks.trigger_word.config import Layout, TrainParams
+from tasks.trigger_word.config import Layout, TrainParams, TriggerWordParams
 from tasks.trigger_word.detection import DEFAULT_THRESHOLDS, det_curve, pick_threshold
 from tasks.trigger_word.features import FeatureShards
 from tasks.trigger_word.modeling import (
@@ -165,3 +173,12 @@ def train(base: BaseParams, params: TrainParams, data_dir: str) -> dict:
     publish_markdown("trigger-word-train-summary", "### train\n\n" + markdown_table([result["summary"]]),
                      "Best epoch (by dev false-reject rate at the target false accepts per hour)")
     return result["summary"]
+
+
+def run(base: BaseParams, params: TriggerWordParams, layout: Layout, runner: str | None = None) -> None:
+    """Stage tw_train: the model on the feature shards, best epoch kept by dev quality."""
+    with_runner(train, base, runner)(base, params.train, str(base.data_dir))
+
+
+if __name__ == "__main__":
+    stage_main(run, "trigger_word", TriggerWordParams, Layout)
