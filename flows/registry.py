@@ -127,7 +127,8 @@ def import_closure(entry_module: str, root: Path = ROOT, packages: Iterable[str]
         path = module_file(name, root)
         if path is None:
             continue
-        files.add(path.relative_to(root).as_posix())
+        if path.stat().st_size:  # an empty __init__.py runs nothing (and DVC warns about empty deps)
+            files.add(path.relative_to(root).as_posix())
         todo += sorted(imported_names(path, name))
     return sorted(files)
 

@@ -8,20 +8,9 @@ from prefect import flow
 
 from flows.runtime import logger, publish_table, stage_main, with_runner
 from tasks.config import BaseParams
-from tasks.io import atomic_dir, read_parquet, write_json, write_parquet
+from tasks.io import atomic_dir
 from tasks.trigger_word.config import Layout, SplitParams, TriggerWordParams
-from tasks.trigger_word.split import split_assignments, split_counts
-
-
-def split_into(out: Path, collect_dir: Path, base: BaseParams, params: SplitParams) -> list[dict]:
-    frames = {k: read_parquet(collect_dir / f"{k}.parquet", f"collect manifest of {k}")
-              for k in ("positives", "negatives", "backgrounds")}
-    assignments, fractions = split_assignments(frames["positives"], frames["negatives"],
-                                               frames["backgrounds"], params, base.seed)
-    counts = split_counts(assignments)
-    write_parquet(out / "assignments.parquet", assignments)
-    write_json(out / "summary.json", {"fractions": fractions, "counts": counts})
-    return counts
+from tasks.trigger_word.split import split_into
 
 
 @flow(name="trigger-word-split")

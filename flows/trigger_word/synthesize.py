@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-import pandas as pd
 import pyarrow.compute as pc
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
@@ -15,23 +14,16 @@ from flows.runtime import Progress, in_order, logger, publish_table, stage_main,
 from tasks.config import BaseParams
 from tasks.errors import DataError
 from tasks.io import atomic_dir, read_parquet, refuse_overlap, write_json
-from tasks.trigger_word.clipset import ManifestWriter, pools_from_manifests, synthesize_shard
+from tasks.trigger_word.clipset import (
+    ManifestWriter,
+    split_pools,
+    synthesize_shard,
+)
 from tasks.trigger_word.config import SPLITS, Layout, SynthesizeParams, TriggerWordParams
 from tasks.trigger_word.hard_negatives import load_sources
 from tasks.trigger_word.synth import Pools
 
 shard_task = task(synthesize_shard, name="synthesize-shard", cache_policy=NO_CACHE)
-
-
-def split_pools(collect_dir: Path, split_dir: Path) -> dict[str, Pools]:
-    """The words and backgrounds each split may draw from."""
-    words = pd.concat([read_parquet(collect_dir / f"{k}.parquet", f"collect manifest of {k}")
-                       for k in ("positives", "negatives")], ignore_index=True)
-    backgrounds = read_parquet(collect_dir / "backgrounds.parquet", "collect manifest of backgrounds")
-    assign = read_parquet(split_dir / "assignments.parquet", "split assignments")
-    where = dict(zip(assign.path, assign.split, strict=True))
-    return {s: pools_from_manifests(collect_dir, words[words.path.map(where) == s],
-                                    backgrounds[backgrounds.path.map(where) == s]) for s in SPLITS}
 
 
 def synthesize_into(out: Path, pools: dict[str, Pools], base: BaseParams, params: SynthesizeParams,
