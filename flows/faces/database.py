@@ -1,5 +1,5 @@
-"""Stage `database`: the pipeline's evaluation gallery, every person's first photos embedded into
-an embedding database (with the encoder's calibrated threshold beside them).
+"""Stage `faces_database` (Prefect wiring): the pipeline's evaluation gallery, every person's first photos
+embedded into an embedding database (:func:`tasks.faces.gallery.build_db`).
 
 It writes ``faces/gallery``, never the users' database ``faces/db`` (what ``enrol`` adds to and
 ``delete`` removes from): a pipeline run rebuilds its own output and leaves enrolled people alone."""

@@ -1,5 +1,5 @@
-"""Stage `evaluate`: pixels, the pretrained and the trained encoder side by side on the test
-people (never trained on, never calibrated on).
+"""Stage `faces_evaluate` (Prefect wiring): pixels, the pretrained and the trained encoder side by side on the
+test people (never trained on, never calibrated on); the body is :func:`tasks.faces.evaluation.evaluate_into`.
 
 Per model: verification ROC (AUC, TAR at the target FAR, TAR/FAR at the threshold calibrated
 on dev), identification top-1, clustering (k-means and HDBSCAN: purity, NMI, merged people);

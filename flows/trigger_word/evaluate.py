@@ -1,4 +1,5 @@
-"""Stage `evaluate`: false-reject rate and false accepts per hour on voices never heard in training.
+"""Stage `tw_evaluate` (Prefect wiring): false-reject rate and false accepts per hour on voices never heard in
+training; the body is :func:`tasks.trigger_word.evaluation.evaluate_into`.
 
 1. Calibrate on **dev**: score the dev clips and stream over dev negative-only sessions, build
    the DET curve, pick the threshold meeting ``target_fa_per_hour``.

@@ -1,8 +1,6 @@
-"""Stage `train`: the lecture's model on the feature shards, best epoch kept by dev quality.
+"""Stage `tw_train` (Prefect wiring): the lecture's model on the feature shards, best epoch kept by dev quality.
 
-Resumable: after every epoch the full state (weights, optimiser, random generators, history,
-best so far) is saved to ``train_state/``; a run with the same params and data continues
-from the last finished epoch instead of starting over.
+The body is :func:`tasks.trigger_word.fit.train_into` (resumable from ``train_state/``).
 """
 
 from __future__ import annotations
