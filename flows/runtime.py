@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import math
 import os
@@ -149,6 +150,10 @@ def stage_main(run: Callable[..., Any], section: str, params_type: type, layout_
     """``python -m flows.<pipeline>.<module>``: the stage in that module (its dvc.yaml ``cmd``), with
     ``--params`` and ``--task-runner``; ``run(base, params, layout, runner)`` is the module's entry."""
     spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+    if spec is not None and getattr(run, "__module__", None) == "__main__":
+        # The importable module's flow and tasks, not __main__'s copies: process and Dask task
+        # runners then pickle them by reference, as when the stage runs from the pipeline CLI.
+        run = getattr(importlib.import_module(spec.name), run.__name__)
 
     def main(args_: list[str] | None) -> int:
         parser = argparse.ArgumentParser(prog=f"python -m {spec.name}" if spec else None,
