@@ -6,6 +6,13 @@ names its entry, ``flows.<pipeline>.<module>:run``; the module is runnable
 one hop. A stage's code deps are not written by hand: they are the project files in the import
 closure of its entry module (:func:`import_closure`, read with :mod:`ast`, function-level
 imports included), so editing a module makes exactly the stages importing it stale.
+
+Adding a stage: put its body in ``tasks/<pipeline>/`` as plain functions; write the Prefect wiring
+in ``flows/<pipeline>/<module>.py`` with ``run(base, params, layout, runner=None)`` and, at the end,
+``if __name__ == "__main__": stage_main(run, "<section>", <Params>, Layout)``; add a ``Stage(...)``
+to ``flows/<pipeline>/stages.py`` (name, command, entry, help, params keys, data deps, outs,
+metrics, plots from the ``Layout``); run ``python -m flows.dvc_stages``. The subcommand
+``python -m flows.<pipeline> <command>`` appears by itself.
 """
 
 from __future__ import annotations
