@@ -22,12 +22,12 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from flows.day_night.sweep import load_train_dev, make_learner  # noqa: E402
 from tasks.config import load_params  # noqa: E402
 from tasks.day_night.classify import Classifier  # noqa: E402
 from tasks.day_night.config import DayNightParams, Layout  # noqa: E402
 from tasks.day_night.render import render  # noqa: E402
 from tasks.day_night.scenes import sample_scene  # noqa: E402
+from tasks.day_night.sweep import load_train_dev, make_learner  # noqa: E402
 
 SIZES = [(1280, 960), (1600, 1200), (1440, 1080), (1280, 1024)]  # 1.2-1.9 MP
 

@@ -20,10 +20,10 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import torch  # noqa: E402
 
-from flows.day_night.sweep import load_check, load_train_dev, make_learner  # noqa: E402
 from tasks.config import load_params  # noqa: E402
 from tasks.day_night.check import check_scores  # noqa: E402
 from tasks.day_night.config import DayNightParams, Layout  # noqa: E402
+from tasks.day_night.sweep import load_check, load_train_dev, make_learner  # noqa: E402
 
 
 def run(params_file: str, models: list[str], epochs: int | None) -> dict:

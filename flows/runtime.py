@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import math
 import os
@@ -16,39 +17,21 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from prefect import get_run_logger
 from prefect.artifacts import (
     create_markdown_artifact,
-    create_progress_artifact,
     create_table_artifact,
-    update_progress_artifact,
 )
-from prefect.context import FlowRunContext
 from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTaskRunner
-from tqdm import tqdm
 
-from tasks.config import DEFAULT_PARAMS, BaseParams
+from tasks.config import DEFAULT_PARAMS, BaseParams, load_params
 from tasks.errors import DataError, ParamsError
-
-log = logging.getLogger(__name__)
+from tasks.progress import Progress, in_flow_run, logger  # noqa: F401
 
 T = TypeVar("T")
 
 # Environment variable the pipeline flow sets so that every stage it runs through `dvc repro`
 # uses its --task-runner (a run-time choice: outputs are the same bytes whichever runner).
 RUNNER_ENV = "DLPIPES_TASK_RUNNER"
-
-
-def logger() -> logging.Logger | logging.LoggerAdapter:
-    """The Prefect run logger inside a run, a plain module logger outside one."""
-    try:
-        return get_run_logger()
-    except Exception:  # noqa: BLE001 - no active run context
-        return log
-
-
-def in_flow_run() -> bool:
-    return FlowRunContext.get() is not None
 
 
 def artifact_key(*parts: str) -> str:
@@ -76,44 +59,6 @@ def markdown_table(rows: Sequence[dict[str, Any]]) -> str:
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     lines += ["| " + " | ".join(str(r.get(c, "")) for c in cols) + " |" for r in rows]
     return "\n".join(lines)
-
-
-class Progress:
-    """A progress bar on the terminal mirrored into a Prefect progress artifact.
-
-    The artifact is updated at most every ``every_s`` seconds so that thousands of small
-    steps do not become thousands of API calls.
-    """
-
-    def __init__(self, total: int, description: str, unit: str = "it", every_s: float = 1.0):
-        self.total = max(int(total), 1)
-        self.done = 0
-        self.every_s = every_s
-        self._last = 0.0
-        self._bar = tqdm(total=total, desc=description, unit=unit, file=sys.stderr,
-                         dynamic_ncols=True, mininterval=0.5)
-        self._artifact = None
-        if in_flow_run():
-            self._artifact = create_progress_artifact(progress=0.0, description=description)
-
-    def update(self, n: int = 1) -> None:
-        self.done += n
-        self._bar.update(n)
-        now = time.monotonic()
-        if self._artifact is not None and (now - self._last >= self.every_s or self.done >= self.total):
-            update_progress_artifact(self._artifact, progress=100.0 * self.done / self.total)
-            self._last = now
-
-    def close(self) -> None:
-        if self._artifact is not None:
-            update_progress_artifact(self._artifact, progress=100.0 * min(self.done, self.total) / self.total)
-        self._bar.close()
-
-    def __enter__(self) -> Progress:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 def make_task_runner(spec: str, workers: int) -> TaskRunner:
@@ -178,14 +123,6 @@ def add_runner_argument(parser: argparse.ArgumentParser) -> None:
                         help="override base.task_runner: threads, processes, dask, dask:ADDRESS")
 
 
-def add_stage_parsers(sub: argparse._SubParsersAction, stages: Iterable[str]) -> None:
-    """One subcommand per pipeline stage, each taking ``--params`` and ``--task-runner``."""
-    for name in stages:
-        p = sub.add_parser(name, help=f"run the {name} stage")
-        add_params_argument(p)
-        add_runner_argument(p)
-
-
 def with_runner(flow_obj: Any, base: BaseParams, override: str | None = None) -> Any:
     """The flow with the task runner chosen by ``override``, ``$DLPIPES_TASK_RUNNER`` or params."""
     spec = override or os.environ.get(RUNNER_ENV) or base.task_runner
@@ -206,6 +143,29 @@ def run_cli(main: Callable[[list[str] | None], int | None], argv: Iterable[str] 
         print(f"error: {exc}", file=sys.stderr)  # noqa: T201 - command-line output
         sys.exit(2)
     sys.exit(code or 0)
+
+
+def stage_main(run: Callable[..., Any], section: str, params_type: type, layout_type: type,
+               argv: Iterable[str] | None = None) -> None:
+    """``python -m flows.<pipeline>.<module>``: the stage in that module (its dvc.yaml ``cmd``), with
+    ``--params`` and ``--task-runner``; ``run(base, params, layout, runner)`` is the module's entry."""
+    spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+    if spec is not None and getattr(run, "__module__", None) == "__main__":
+        # The importable module's flow and tasks, not __main__'s copies: process and Dask task
+        # runners then pickle them by reference, as when the stage runs from the pipeline CLI.
+        run = getattr(importlib.import_module(spec.name), run.__name__)
+
+    def main(args_: list[str] | None) -> int:
+        parser = argparse.ArgumentParser(prog=f"python -m {spec.name}" if spec else None,
+                                         description=(run.__doc__ or "").strip())
+        add_params_argument(parser)
+        add_runner_argument(parser)
+        args = parser.parse_args(args_)
+        base, params = load_params(args.params, section, params_type)
+        run(base, params, layout_type(base.data_dir), args.task_runner)
+        return 0
+
+    run_cli(main, argv)
 
 
 def in_order(submit: Callable[[T], Any], items: Iterable[T], window: int) -> Iterator[Any]:

@@ -1,5 +1,4 @@
-"""Art pipeline flows (neural style transfer); ``python -m flows.art <command>``."""
+"""Art pipeline (neural style transfer): ``python -m flows.art <command>``.
 
-from flows.art.stylize import gallery, stylize_one
-
-__all__ = ["gallery", "stylize_one"]
+Imports nothing, so a stage's import closure (its DVC code deps) holds only what it uses.
+"""

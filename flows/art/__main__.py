@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 
+from flows.art.stages import stages
+from flows.registry import add_stage_commands, stage_for
 from flows.runtime import add_params_argument, run_cli
 from models.style import BACKBONES
 from tasks.art.config import ArtParams, Layout
@@ -29,16 +31,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--backbone", choices=BACKBONES, help="torchvision network (default: art.backbone)")
     p.add_argument("--weights", help="weights file (default: art.weights, then torchvision's cache)")
     add_params_argument(p)
-    p = sub.add_parser("gallery", help="run the art stage: every pair of art.pairs")
-    add_params_argument(p)
+    add_stage_commands(sub, stages(Layout(".")))
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     base, params = load_params(args.params, "art", ArtParams)
-    from flows import art
-
     if args.command == "stylize":
         for flag, value in (("--steps", args.steps), ("--size", args.size)):
             if value is not None and value < 1:
@@ -47,16 +46,17 @@ def main(argv: list[str] | None = None) -> int:
             raise SystemExit(f"error: --out {args.out}: the image is written as PNG, name it *.png")
         from pathlib import Path
 
+        from flows.art.stylize import stylize_one
         from tasks.io import check_output_files
 
         out = Path(args.out)
         check_output_files([out, out.with_name(f"{out.stem}.loss.csv"), out.with_name(f"{out.stem}.snapshots.png")],
                            [("CONTENT", args.content), ("STYLE", args.style), ("--weights", args.weights)])
-        art.stylize_one(base, params, args.content, args.style, args.out, steps=args.steps, size=args.size,
-                        init=args.init, backbone=args.backbone, weights=args.weights)
+        stylize_one(base, params, args.content, args.style, args.out, steps=args.steps, size=args.size,
+                    init=args.init, backbone=args.backbone, weights=args.weights)
         return 0
     layout = Layout(base.data_dir)
-    art.gallery(base, params, str(layout.stylize), str(layout.curves))
+    stage_for(stages(layout), args.command).run_function()(base, params, layout, args.task_runner)
     return 0
 
 

@@ -13,10 +13,10 @@ import torch
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
-from flows.runtime import Progress, logger, publish_markdown, publish_table
+from flows.runtime import Progress, logger, publish_markdown, publish_table, stage_main, with_runner
 from models.pretrained import MissingWeightsError
 from models.style import ExtractorConfig, FeatureExtractor, load_extractor
-from tasks.art.config import ArtParams, pair_name
+from tasks.art.config import ArtParams, Layout, pair_name
 from tasks.art.images import contact_sheet, data_uri, load_ref, save_png
 from tasks.art.transfer import CURVE_COLUMNS, TransferResult, TransferSpec, stylize
 from tasks.config import BaseParams
@@ -148,3 +148,11 @@ def stylize_one(base: BaseParams, params: ArtParams, content: str, style: str, o
     return run_pair(extractor, content, style, spec, size or params.size, target,
                     target.with_name(f"{name}.loss.csv"), target.with_name(f"{name}.snapshots.png"), name)
 
+
+def run(base: BaseParams, params: ArtParams, layout: Layout, runner: str | None = None) -> None:
+    """Stage art_stylize: every pair of art.pairs."""
+    with_runner(gallery, base, runner)(base, params, str(layout.stylize), str(layout.curves))
+
+
+if __name__ == "__main__":
+    stage_main(run, "art", ArtParams, Layout)

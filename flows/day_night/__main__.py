@@ -1,4 +1,8 @@
-"""Command line of the day/night pipeline: ``python -m flows.day_night <stage> [--params FILE]``."""
+"""Command line of the day/night pipeline: ``python -m flows.day_night <stage|command> [--params FILE]``.
+
+The stage subcommands come from the stage registry (``flows/day_night/stages.py``); each also runs
+as ``python -m flows.day_night.<module>``, its dvc.yaml ``cmd``.
+"""
 
 from __future__ import annotations
 
@@ -6,23 +10,18 @@ import argparse
 import json
 import sys
 
-from flows.runtime import (
-    add_params_argument,
-    add_stage_parsers,
-    run_cli,
-    with_runner,
-)
+from flows.day_night.stages import stages
+from flows.registry import add_stage_commands, stage_for
+from flows.runtime import add_params_argument, run_cli
 from tasks.config import load_params
 from tasks.day_night.config import DayNightParams, Layout
-
-STAGES = ("collect", "validate", "split", "sweep", "train", "evaluate", "human")
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m flows.day_night",
                                      description="Day/night image pipeline stages and commands.")
     sub = parser.add_subparsers(dest="command", required=True)
-    add_stage_parsers(sub, STAGES)
+    add_stage_commands(sub, stages(Layout(".")))
     p = sub.add_parser("classify", help="classify image files; one JSON object per line")
     p.add_argument("files", nargs="+", metavar="FILE")
     p.add_argument("--checkpoint", help="checkpoint folder (default: the train stage's)")
@@ -70,32 +69,7 @@ def main(argv: list[str] | None = None) -> int:
         for row in rows:
             sys.stdout.write(json.dumps(row) + "\n")
         return 0
-    from flows import day_night as dn
-    from tasks.io import refuse_overlap
-
-    refuse_overlap(layout.collect, [("day_night.collect.images_dir", params.collect.images_dir),
-                                    ("day_night.collect.manifest", params.collect.manifest)],
-                   "the collect stage's output")  # replaced whole: never around a user's photos
-    p, L = params, layout
-    calls = {
-        "collect": lambda: (dn.collect, (base, p.generate, p.collect, str(L.demo), str(L.collect))),
-        "validate": lambda: (dn.validate, (base, p.validate_, p.labels, p.resolutions, str(L.catalogue),
-                                           str(L.validate), str(L.resolution_table), str(L.resolution_plot))),
-        "split": lambda: (dn.split, (base, p.split, p.labels, p.train.balance, str(L.images), str(L.thumbs),
-                                     str(L.split), str(L.balance))),
-        "sweep": lambda: (dn.sweep, (base, p.sweep, p.model, p.train, p.check, p.resolutions, p.labels,
-                                     p.collect.thumb_size, str(L.assignments), str(L.thumbs), str(L.features),
-                                     str(L.sweep_curve), str(L.sweep_choice))),
-        "train": lambda: (dn.train, (base, p.train, p.model, p.labels, p.collect.thumb_size, str(L.assignments),
-                                     str(L.thumbs), str(L.sweep_choice), str(L.features), str(L.model),
-                                     str(L.metrics), str(L.history), str(L.confusion))),
-        "evaluate": lambda: (dn.evaluate, (p.check, p.model, p.labels, p.train.threads, str(L.model),
-                                           str(L.check_metrics), str(L.check_predictions))),
-        "human": lambda: (dn.human_sheet, (base, p.human, p.labels, p.resolutions, str(L.assignments),
-                                           str(L.thumbs), str(L.human))),
-    }
-    flow_obj, flow_args = calls[args.command]()
-    with_runner(flow_obj, base, args.task_runner)(*flow_args)
+    stage_for(stages(layout), args.command).run_function()(base, params, layout, args.task_runner)
     return 0
 
 

@@ -15,9 +15,9 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from flows.day_night.common import retries
-from flows.runtime import Progress, in_order, logger, publish_table
+from flows.runtime import Progress, in_order, logger, publish_table, stage_main, with_runner
 from tasks.config import BaseParams
-from tasks.day_night.config import CollectParams, GenerateParams
+from tasks.day_night.config import CollectParams, DayNightParams, GenerateParams, Layout
 from tasks.day_night.demo import DemoItem, demo_plan, write_items, write_odd_files
 from tasks.errors import DataError
 from tasks.images.catalogue import (
@@ -27,7 +27,7 @@ from tasks.images.catalogue import (
     from_folder,
     from_manifest,
 )
-from tasks.io import atomic_dir, write_json, write_parquet
+from tasks.io import atomic_dir, refuse_overlap, write_json, write_parquet
 
 render_shard = task(write_items, name="render-demo-shard", cache_policy=NO_CACHE)
 catalogue_task = task(catalogue_shard, name="catalogue-shard", cache_policy=NO_CACHE)
@@ -104,3 +104,14 @@ def collect(base: BaseParams, generate: GenerateParams, params: CollectParams, d
     publish_table("day-night-collect", per_label.to_dict("records"), f"Files per label ({where})")
     return counts
 
+
+def run(base: BaseParams, p: DayNightParams, L: Layout, runner: str | None = None) -> None:
+    """Stage dn_collect: labelled images (yours, or the generated demo set) into a catalogue."""
+    refuse_overlap(L.collect, [("day_night.collect.images_dir", p.collect.images_dir),
+                               ("day_night.collect.manifest", p.collect.manifest)],
+                   "the collect stage's output")  # replaced whole: never around a user's photos
+    with_runner(collect, base, runner)(base, p.generate, p.collect, str(L.demo), str(L.collect))
+
+
+if __name__ == "__main__":
+    stage_main(run, "day_night", DayNightParams, Layout)

@@ -12,10 +12,11 @@ import pandas as pd
 import torch
 from prefect import flow
 
-from flows.runtime import logger, publish_table
+from flows.runtime import logger, publish_table, stage_main, with_runner
+from tasks.config import BaseParams
 from tasks.day_night.check import check_scores, check_thumbs, read_check_set
 from tasks.day_night.classify import Classifier
-from tasks.day_night.config import CheckParams, ModelParams
+from tasks.day_night.config import CheckParams, DayNightParams, Layout, ModelParams
 from tasks.io import write_json, write_text
 
 
@@ -47,3 +48,13 @@ def evaluate(check: CheckParams, model: ModelParams, labels: tuple[str, str], th
                   clf.kind, clf.resolution, a["accuracy"], labels[0], a[f"recall_{labels[0]}"] or 0, labels[1],
                   a[f"recall_{labels[1]}"], a["n"])
     return summary
+
+
+def run(base: BaseParams, p: DayNightParams, L: Layout, runner: str | None = None) -> None:
+    """Stage dn_evaluate: the shipped model on the real-photo check."""
+    with_runner(evaluate, base, runner)(p.check, p.model, p.labels, p.train.threads, str(L.model),
+                                        str(L.check_metrics), str(L.check_predictions))
+
+
+if __name__ == "__main__":
+    stage_main(run, "day_night", DayNightParams, Layout)

@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 from prefect import flow
 
-from flows.runtime import logger, publish_table
+from flows.runtime import logger, publish_table, stage_main, with_runner
 from tasks.config import BaseParams
-from tasks.day_night.config import HumanParams
+from tasks.day_night.config import DayNightParams, HumanParams, Layout
 from tasks.day_night.human import plan, score_answers, sheet_html
 from tasks.io import atomic_dir, read_parquet, write_json, write_text
 
@@ -46,3 +46,13 @@ def human_score(answers: str, key_path: str, out_json: str | None = None) -> lis
         write_json(out_json, rows)
     publish_table("day-night-human-accuracy", rows, "Human accuracy per resolution")
     return rows
+
+
+def run(base: BaseParams, p: DayNightParams, L: Layout, runner: str | None = None) -> None:
+    """Stage dn_human: a check sheet for people, per resolution."""
+    with_runner(human_sheet, base, runner)(base, p.human, p.labels, p.resolutions, str(L.assignments),
+                                           str(L.thumbs), str(L.human))
+
+
+if __name__ == "__main__":
+    stage_main(run, "day_night", DayNightParams, Layout)

@@ -9,9 +9,9 @@ import pandas as pd
 from prefect import flow
 
 from flows.day_night.common import montage_png, publish_montage
-from flows.runtime import logger, publish_table
+from flows.runtime import logger, publish_table, stage_main, with_runner
 from tasks.config import BaseParams
-from tasks.day_night.config import SplitParams
+from tasks.day_night.config import DayNightParams, Layout, SplitParams
 from tasks.images.split import balance_report, stratified_split
 from tasks.io import atomic_dir, read_parquet, stable_unit, write_json, write_parquet
 from tasks.splits import SPLITS, split_fractions
@@ -74,3 +74,13 @@ def split(base: BaseParams, params: SplitParams, labels: tuple[str, ...], balanc
         logger().info("split %-5s images=%5d groups=%5d ratio=%s", row["split"], row["images"], row["groups"],
                       row["ratio"])
     return report
+
+
+def run(base: BaseParams, p: DayNightParams, L: Layout, runner: str | None = None) -> None:
+    """Stage dn_split: stratified train/dev/test with near-duplicate groups kept whole."""
+    with_runner(split, base, runner)(base, p.split, p.labels, p.train.balance, str(L.images), str(L.thumbs),
+                                     str(L.split), str(L.balance))
+
+
+if __name__ == "__main__":
+    stage_main(run, "day_night", DayNightParams, Layout)

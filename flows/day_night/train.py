@@ -7,7 +7,6 @@ otherwise the sweep's choice.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -15,34 +14,13 @@ import pandas as pd
 import torch
 from prefect import flow
 
-from flows.day_night.sweep import load_train_dev, make_learner
-from flows.runtime import logger, publish_table
+from flows.runtime import logger, publish_table, stage_main, with_runner
 from tasks.config import BaseParams
-from tasks.day_night.config import ModelParams, TrainParams
+from tasks.day_night.config import DayNightParams, Layout, ModelParams, TrainParams
+from tasks.day_night.model_card import CARD, chosen_resolution
+from tasks.day_night.sweep import load_train_dev, make_learner
 from tasks.day_night.train import MEAN, STD, binary_metrics, split_data
 from tasks.io import atomic_dir, read_parquet, sha256_file, write_json, write_text
-
-CARD = """# Day vs night classifier
-
-{what}, trained with the logistic loss on {resolution} x {resolution} RGB inputs: p = P({positive}).
-
-- Data: {n_train} train / {n_dev} dev / {n_test} test images ({source}).
-- Test accuracy {accuracy}, precision {precision}, recall {recall} (positive class: {positive}).
-- Inputs: the whole picture squeezed to a {thumb} px square (box filter), area-averaged to
-  {resolution} px, then {normalise}.
-- Limits: trained on {source}; check it on your own photos (the `evaluate` stage's real-photo
-  check, the `human` sheet and the `classify` command) before trusting it.
-"""
-
-
-def chosen_resolution(train: TrainParams, choice_json: str) -> int:
-    if train.resolution:
-        return train.resolution
-    path = Path(choice_json)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: sweep choice not found; run the sweep stage or set "
-                                "day_night.train.resolution")
-    return int(json.loads(path.read_text())["resolution"])
 
 
 @flow(name="day-night-train")
@@ -90,3 +68,14 @@ def train(base: BaseParams, params: TrainParams, model: ModelParams, labels: tup
     logger().info("train (%s): %d px, test accuracy %.4f precision %.4f recall %.4f", learner.kind, resolution,
                   metrics["test"]["accuracy"], metrics["test"]["precision"], metrics["test"]["recall"])
     return metrics
+
+
+def run(base: BaseParams, p: DayNightParams, L: Layout, runner: str | None = None) -> None:
+    """Stage dn_train: the chosen model at the chosen resolution."""
+    with_runner(train, base, runner)(base, p.train, p.model, p.labels, p.collect.thumb_size, str(L.assignments),
+                                     str(L.thumbs), str(L.sweep_choice), str(L.features), str(L.model),
+                                     str(L.metrics), str(L.history), str(L.confusion))
+
+
+if __name__ == "__main__":
+    stage_main(run, "day_night", DayNightParams, Layout)

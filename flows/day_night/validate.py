@@ -12,9 +12,9 @@ import numpy as np
 import pandas as pd
 from prefect import flow
 
-from flows.runtime import logger, publish_table
+from flows.runtime import logger, publish_table, stage_main, with_runner
 from tasks.config import BaseParams
-from tasks.day_night.config import ValidateParams
+from tasks.day_night.config import DayNightParams, Layout, ValidateParams
 from tasks.errors import DataError
 from tasks.images.io import ImageLimits
 from tasks.images.review import group_summary, resolution_table, review
@@ -94,3 +94,13 @@ def validate(base: BaseParams, params: ValidateParams, labels: tuple[str, ...], 
     log.info("validate: %(usable)d usable, %(quarantined)d quarantined, %(groups)d groups "
              "(%(in_groups_of_2_or_more)d images in near-duplicate groups)", summary)
     return summary
+
+
+def run(base: BaseParams, p: DayNightParams, L: Layout, runner: str | None = None) -> None:
+    """Stage dn_validate: quarantine unusable files, group duplicates, report resolutions."""
+    with_runner(validate, base, runner)(base, p.validate_, p.labels, p.resolutions, str(L.catalogue),
+                                        str(L.validate), str(L.resolution_table), str(L.resolution_plot))
+
+
+if __name__ == "__main__":
+    stage_main(run, "day_night", DayNightParams, Layout)

@@ -1,6 +1,7 @@
 """Command line of the faces pipeline: ``python -m flows.faces <stage|command> [--params FILE]``.
 
-Stages (each a DVC stage): collect, detect, split, train, database, evaluate.
+Stages (each a DVC stage, from the registry in ``flows/faces/stages.py``; each also runs as
+``python -m flows.faces.<stage>``): collect, detect, split, train, database, evaluate.
 Commands: enrol DIR, verify --person ID PHOTO, identify PHOTO..., cluster DIR, delete --person ID;
 ``--db`` (default: your database, <data_dir>/faces/db, which no pipeline stage rebuilds; the
 pipeline's evaluation gallery is <data_dir>/faces/gallery) and ``--encoder`` (``dlib_resnet``,
@@ -16,11 +17,11 @@ import json
 import sys
 from pathlib import Path
 
-from flows.runtime import add_params_argument, add_stage_parsers, positive, run_cli
+from flows.faces.stages import stages
+from flows.registry import add_stage_commands, stage_for
+from flows.runtime import add_params_argument, positive, run_cli
 from tasks.config import load_params
 from tasks.faces.config import FacesParams, Layout
-
-STAGES = ("collect", "detect", "split", "train", "database", "evaluate")
 
 
 def choose_encoder(args: argparse.Namespace, params: FacesParams, layout: Layout, db: str):
@@ -46,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m flows.faces", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
-    add_stage_parsers(sub, STAGES)
+    add_stage_commands(sub, stages(Layout(".")))
 
     def command(name: str, help: str) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help)
@@ -78,8 +79,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     base, params = load_params(args.params, "faces", FacesParams)
     layout = Layout(base.data_dir)
-    if args.command in STAGES:
-        return run_stage(args, base, params, layout)
+    if stage := stage_for(stages(layout), args.command):
+        stage.run_function()(base, params, layout, args.task_runner)
+        return 0
     db = args.db or str(layout.db)
     if args.command in ("verify", "identify", "delete"):
         from tasks.faces import db as D
@@ -114,27 +116,6 @@ def cluster_inputs(args: argparse.Namespace) -> list[tuple[str, str | None]]:
     """What ``cluster --out`` must never hold: the photos, and an encoder folder given by path."""
     encoder = args.encoder if args.encoder and Path(args.encoder).exists() else None
     return [("DIR", args.dir), ("--encoder", encoder)]
-
-
-def run_stage(args: argparse.Namespace, base, params: FacesParams, layout: Layout) -> int:
-    from flows.faces import collect, database, detect, evaluate, split, train
-    from flows.runtime import with_runner
-
-    L = layout
-    calls = {
-        "collect": (collect.collect, (base, params.collect, str(L.collect))),
-        "detect": (detect.detect, (base, params.detect, str(L.manifest), str(L.detect))),
-        "split": (split.split, (base, params.split, str(L.faces), str(L.split))),
-        "train": (train.train, (base, params.train, params.detect, params.database, str(L.faces), str(L.crops),
-                                str(L.assignments), str(L.pretrained), str(L.train))),
-        "database": (database.database, (base, params.database, str(L.encoder), str(L.faces), str(L.crops),
-                                         str(L.pretrained), str(L.gallery))),
-        "evaluate": (evaluate.evaluate, (base, params.database, params.cluster, str(L.train), str(L.faces),
-                                         str(L.crops), str(L.assignments), str(L.pretrained), str(L.evaluate))),
-    }
-    flow_obj, flow_args = calls[args.command]
-    with_runner(flow_obj, base, args.task_runner)(*flow_args)
-    return 0
 
 
 if __name__ == "__main__":

@@ -8,11 +8,11 @@ import pandas as pd
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
-from flows.runtime import Progress, logger, publish_markdown, publish_table
+from flows.runtime import Progress, logger, publish_markdown, publish_table, stage_main, with_runner
 from tasks.config import BaseParams
 from tasks.errors import DataError
 from tasks.faces import collect as C
-from tasks.faces.config import CollectParams
+from tasks.faces.config import CollectParams, FacesParams, Layout
 from tasks.io import atomic_dir, write_json, write_parquet
 
 PEOPLE_PER_TASK = 8
@@ -69,3 +69,12 @@ def collect(base: BaseParams, params: CollectParams, out_dir: str) -> dict:
                      "Faces collect summary")
     logger().info("faces collect: %s", summary)
     return summary
+
+
+def run(base: BaseParams, params: FacesParams, layout: Layout, runner: str | None = None) -> None:
+    """Stage faces_collect: the photos to use, as a manifest."""
+    with_runner(collect, base, runner)(base, params.collect, str(layout.collect))
+
+
+if __name__ == "__main__":
+    stage_main(run, "faces", FacesParams, Layout)

@@ -9,10 +9,10 @@ import pandas as pd
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
-from flows.runtime import Progress, in_order, logger, publish_table
+from flows.runtime import Progress, in_order, logger, publish_table, stage_main, with_runner
 from tasks.config import BaseParams
 from tasks.faces import pretrained as P
-from tasks.faces.config import DetectParams
+from tasks.faces.config import DetectParams, FacesParams, Layout
 from tasks.faces.detect import detect_and_embed
 from tasks.io import atomic_dir, read_parquet, write_json, write_parquet
 
@@ -64,3 +64,12 @@ def detect(base: BaseParams, params: DetectParams, manifest: str, out_dir: str) 
                   "unreadable) or flagged (several faces)")
     logger().info("faces detect: %s", result["summary"])
     return result["summary"]
+
+
+def run(base: BaseParams, params: FacesParams, layout: Layout, runner: str | None = None) -> None:
+    """Stage faces_detect: find and crop every face."""
+    with_runner(detect, base, runner)(base, params.detect, str(layout.manifest), str(layout.detect))
+
+
+if __name__ == "__main__":
+    stage_main(run, "faces", FacesParams, Layout)

@@ -6,9 +6,9 @@ from pathlib import Path
 
 from prefect import flow
 
-from flows.runtime import logger, publish_table
+from flows.runtime import logger, publish_table, stage_main, with_runner
 from tasks.config import BaseParams
-from tasks.faces.config import SplitParams
+from tasks.faces.config import FacesParams, Layout, SplitParams
 from tasks.faces.split import split_people
 from tasks.io import atomic_dir, read_parquet, write_json, write_parquet
 
@@ -27,3 +27,12 @@ def split(base: BaseParams, params: SplitParams, faces: str, out_dir: str) -> li
     publish_table("faces-split", counts, "People and photos per split")
     logger().info("faces split: %s", counts)
     return counts
+
+
+def run(base: BaseParams, params: FacesParams, layout: Layout, runner: str | None = None) -> None:
+    """Stage faces_split: people (never photos) into train, dev and test."""
+    with_runner(split, base, runner)(base, params.split, str(layout.faces), str(layout.split))
+
+
+if __name__ == "__main__":
+    stage_main(run, "faces", FacesParams, Layout)

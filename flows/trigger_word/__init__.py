@@ -1,11 +1,4 @@
-"""Trigger-word pipeline flows; ``python -m flows.trigger_word <stage>`` runs one stage."""
+"""Trigger-word pipeline: ``python -m flows.trigger_word <stage|command>``; one module per stage.
 
-from flows.trigger_word.collect import collect
-from flows.trigger_word.dataset import dataset
-from flows.trigger_word.evaluate import evaluate
-from flows.trigger_word.features import features
-from flows.trigger_word.split import split
-from flows.trigger_word.synthesize import synthesize
-from flows.trigger_word.train import train
-
-__all__ = ["collect", "dataset", "evaluate", "features", "split", "synthesize", "train"]
+Imports nothing, so a stage's import closure (its DVC code deps) holds only what it uses.
+"""

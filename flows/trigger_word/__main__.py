@@ -1,30 +1,33 @@
-"""Command line of the trigger-word pipeline: ``python -m flows.trigger_word <stage> [--params FILE]``."""
+"""Command line of the trigger-word pipeline: ``python -m flows.trigger_word <stage|command> [--params FILE]``.
+
+The stage subcommands come from the stage registry (``flows/trigger_word/stages.py``); each also runs
+as ``python -m flows.trigger_word.<module>``, its dvc.yaml ``cmd``.
+"""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
+from flows.registry import add_stage_commands, stage_for
 from flows.runtime import (
     add_params_argument,
     add_runner_argument,
-    add_stage_parsers,
     count,
     probability,
     run_cli,
     with_runner,
 )
+from flows.trigger_word.stages import stages
 from tasks.config import load_params
 from tasks.trigger_word.config import Layout, TriggerWordParams
-
-STAGES = ("collect", "split", "synthesize", "features", "train", "evaluate")
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m flows.trigger_word",
                                      description="Trigger-word pipeline stages and commands.")
     sub = parser.add_subparsers(dest="command", required=True)
-    add_stage_parsers(sub, STAGES)
+    add_stage_commands(sub, stages(Layout(".")))
     p = sub.add_parser("dataset", help="build a labelled clip set from your own recordings")
     p.add_argument("--positives", required=True, help="folder of recordings of the trigger word")
     p.add_argument("--negatives", help="folder of recordings of other words")
@@ -77,27 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         check_output_dir(args.out, dataset_inputs(params), force=args.force)  # before any work
         with_runner(dataset, base, args.task_runner)(base, params, args.out, args.clips, args.force)
         return 0
-    from flows import trigger_word as tw
-    from tasks.io import refuse_overlap
-
-    u = params.collect.user  # a stage's output folder is replaced whole: never around a user's folder
-    refuse_overlap(layout.collect, [("trigger_word.collect.user.positives_dir", u.positives_dir),
-                                    ("trigger_word.collect.user.negatives_dir", u.negatives_dir),
-                                    ("trigger_word.collect.user.backgrounds_dir", u.backgrounds_dir)],
-                   "the collect stage's output")
-    refuse_overlap(layout.clips, [("trigger_word.synthesize.hard_negatives_dir", params.synthesize.hard_negatives_dir)],
-                   "the synthesize stage's output")
-    calls = {
-        "collect": lambda: (tw.collect, (base, params.collect, str(layout.collect))),
-        "split": lambda: (tw.split, (base, params.split, str(layout.collect), str(layout.split))),
-        "synthesize": lambda: (tw.synthesize, (base, params.synthesize, str(layout.collect),
-                                               str(layout.split), str(layout.clips))),
-        "features": lambda: (tw.features, (base, params.features, str(layout.clips), str(layout.features))),
-        "train": lambda: (tw.train, (base, params.train, str(base.data_dir))),
-        "evaluate": lambda: (tw.evaluate, (base, params, str(base.data_dir))),
-    }
-    flow_obj, flow_args = calls[args.command]()
-    with_runner(flow_obj, base, args.task_runner)(*flow_args)
+    stage_for(stages(layout), args.command).run_function()(base, params, layout, args.task_runner)
     return 0
 
 

@@ -8,14 +8,14 @@ import pandas as pd
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
-from flows.runtime import Progress, logger, publish_markdown, publish_table
+from flows.runtime import Progress, logger, publish_markdown, publish_table, stage_main, with_runner
 from tasks.audio.io import list_audio
 from tasks.config import BaseParams
 from tasks.errors import DataError
-from tasks.io import atomic_dir, write_json, write_parquet
+from tasks.io import atomic_dir, refuse_overlap, write_json, write_parquet
 from tasks.trigger_word import collect as C
 from tasks.trigger_word import cross_engine as X
-from tasks.trigger_word.config import CollectParams
+from tasks.trigger_word.config import CollectParams, Layout, TriggerWordParams
 
 tts_shard = task(C.render_tts_shard, name="tts-shard", cache_policy=NO_CACHE)
 user_shard = task(C.ingest_user_files, name="user-files-shard", cache_policy=NO_CACHE)
@@ -155,3 +155,17 @@ def collect(base: BaseParams, params: CollectParams, out_dir: str) -> dict:
     publish_collect(result)
     logger().info("collect: %s", result["summary"])
     return result["summary"]
+
+
+def run(base: BaseParams, params: TriggerWordParams, layout: Layout, runner: str | None = None) -> None:
+    """Stage tw_collect: words and backgrounds into checked manifests."""
+    u = params.collect.user  # a stage's output folder is replaced whole: never around a user's folder
+    refuse_overlap(layout.collect, [("trigger_word.collect.user.positives_dir", u.positives_dir),
+                                    ("trigger_word.collect.user.negatives_dir", u.negatives_dir),
+                                    ("trigger_word.collect.user.backgrounds_dir", u.backgrounds_dir)],
+                   "the collect stage's output")
+    with_runner(collect, base, runner)(base, params.collect, str(layout.collect))
+
+
+if __name__ == "__main__":
+    stage_main(run, "trigger_word", TriggerWordParams, Layout)

@@ -9,11 +9,12 @@ from prefect import flow
 
 from flows.runtime import logger, publish_table
 from flows.trigger_word.collect import collect_into, publish_collect
-from flows.trigger_word.split import split_into
-from flows.trigger_word.synthesize import split_pools, synthesize_into
+from flows.trigger_word.synthesize import synthesize_into
 from tasks.config import BaseParams
 from tasks.io import atomic_output_dir
+from tasks.trigger_word.clipset import split_pools
 from tasks.trigger_word.config import SPLITS, TriggerWordParams, UserFolders
+from tasks.trigger_word.split import split_into
 
 
 def apportion(total: int, fractions: dict[str, float]) -> dict[str, int]:

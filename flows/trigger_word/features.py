@@ -9,13 +9,13 @@ import pandas as pd
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
-from flows.runtime import Progress, in_order, logger, publish_table
+from flows.runtime import Progress, in_order, logger, publish_table, stage_main, with_runner
 from tasks.audio.features import FeatureSpec, speech_embedding_spec
 from tasks.audio.speech_embedding import identity as frontend_identity
 from tasks.config import BaseParams
 from tasks.io import atomic_dir, write_json, write_parquet
 from tasks.trigger_word.clipset import read_clips
-from tasks.trigger_word.config import SPLITS, FeaturesParams
+from tasks.trigger_word.config import SPLITS, FeaturesParams, Layout, TriggerWordParams
 from tasks.trigger_word.features import feature_shard, normalisation
 
 shard_task = task(feature_shard, name="features-shard", cache_policy=NO_CACHE)
@@ -73,3 +73,12 @@ def features(base: BaseParams, params: FeaturesParams, clips_dir: str, out_dir: 
                     "kind": meta["kind"]} for s in SPLITS], "Feature shards per split")
     logger().info("features: %s x %s per clip, %s", meta["n_bins"], meta["n_frames"], meta["clips"])
     return {k: v for k, v in meta.items() if k not in ("mean", "std")}
+
+
+def run(base: BaseParams, params: TriggerWordParams, layout: Layout, runner: str | None = None) -> None:
+    """Stage tw_features: features of every clip, in memory-mappable shards."""
+    with_runner(features, base, runner)(base, params.features, str(layout.clips), str(layout.features))
+
+
+if __name__ == "__main__":
+    stage_main(run, "trigger_word", TriggerWordParams, Layout)

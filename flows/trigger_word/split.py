@@ -6,22 +6,11 @@ from pathlib import Path
 
 from prefect import flow
 
-from flows.runtime import logger, publish_table
+from flows.runtime import logger, publish_table, stage_main, with_runner
 from tasks.config import BaseParams
-from tasks.io import atomic_dir, read_parquet, write_json, write_parquet
-from tasks.trigger_word.config import SplitParams
-from tasks.trigger_word.split import split_assignments, split_counts
-
-
-def split_into(out: Path, collect_dir: Path, base: BaseParams, params: SplitParams) -> list[dict]:
-    frames = {k: read_parquet(collect_dir / f"{k}.parquet", f"collect manifest of {k}")
-              for k in ("positives", "negatives", "backgrounds")}
-    assignments, fractions = split_assignments(frames["positives"], frames["negatives"],
-                                               frames["backgrounds"], params, base.seed)
-    counts = split_counts(assignments)
-    write_parquet(out / "assignments.parquet", assignments)
-    write_json(out / "summary.json", {"fractions": fractions, "counts": counts})
-    return counts
+from tasks.io import atomic_dir
+from tasks.trigger_word.config import Layout, SplitParams, TriggerWordParams
+from tasks.trigger_word.split import split_into
 
 
 @flow(name="trigger-word-split")
@@ -33,3 +22,12 @@ def split(base: BaseParams, params: SplitParams, collect_dir: str, out_dir: str)
     for row in counts:
         logger().info("split %(split)-5s %(kind)-10s files=%(files)5d groups=%(groups)4d", row)
     return counts
+
+
+def run(base: BaseParams, params: TriggerWordParams, layout: Layout, runner: str | None = None) -> None:
+    """Stage tw_split: train/dev/test with no voice or background in two splits."""
+    with_runner(split, base, runner)(base, params.split, str(layout.collect), str(layout.split))
+
+
+if __name__ == "__main__":
+    stage_main(run, "trigger_word", TriggerWordParams, Layout)

@@ -1,85 +1,44 @@
-"""The trigger-word stages as DVC sees them (rendered into dvc.yaml by ``flows.dvc_stages``)."""
+"""The trigger-word stage registry: dvc.yaml (``python -m flows.dvc_stages``) and the CLI are made from it."""
 
 from __future__ import annotations
 
+from flows.registry import Stage, out, report
 from tasks.trigger_word.config import Layout
 
-CMD = "python -m flows.trigger_word"
-COMMON = ["tasks/config.py", "tasks/io.py", "flows/runtime.py"]
+DET = {"x": "false_accepts_per_hour", "y": "false_reject_rate"}
 
 
-def dvc_stages(layout: Layout) -> dict[str, dict]:
-    """Stage name -> dvc.yaml entry; paths come from ``layout`` (built on ``${base.data_dir}``)."""
-    return {
-        "tw_collect": {
-            "cmd": f"{CMD} collect",
-            "deps": [*COMMON, "tasks/audio", "tasks/trigger_word/collect.py", "tasks/trigger_word/config.py",
-                     "tasks/trigger_word/cross_engine.py", "flows/trigger_word/collect.py"],
-            "params": ["base.seed", "trigger_word.collect"],
-            "outs": [{str(layout.collect): {"persist": True}}],
-        },
-        "tw_split": {
-            "cmd": f"{CMD} split",
-            "deps": [*COMMON, "tasks/splits.py", "tasks/trigger_word/split.py", "flows/trigger_word/split.py",
-                     f"{layout.collect}/positives.parquet", f"{layout.collect}/negatives.parquet",
-                     f"{layout.collect}/backgrounds.parquet"],
-            "params": ["base.seed", "trigger_word.split"],
-            "outs": [{str(layout.split): {"persist": True}}],
-        },
-        "tw_synthesize": {
-            "cmd": f"{CMD} synthesize",
-            "deps": [*COMMON, "tasks/audio/augment.py", "tasks/audio/io.py", "tasks/trigger_word/synth.py",
-                     "tasks/trigger_word/clipset.py", "tasks/trigger_word/hard_negatives.py",
-                     "flows/trigger_word/synthesize.py",
-                     str(layout.collect), str(layout.split)],
-            "params": ["base.seed", "trigger_word.synthesize"],
-            "outs": [{str(layout.clips): {"persist": True}}],
-        },
-        "tw_features": {
-            "cmd": f"{CMD} features",
-            "deps": [*COMMON, "tasks/audio/features.py", "tasks/audio/speech_embedding.py",
-                     "tasks/audio/frontend_files.py", "tasks/trigger_word/features.py",
-                     "flows/trigger_word/features.py", str(layout.clips)],
-            "params": ["trigger_word.features"],
-            "outs": [{str(layout.features): {"persist": True}}],
-        },
-        "tw_train": {
-            "cmd": f"{CMD} train",
-            "deps": [*COMMON, "models/trigger_word.py", "models/losses.py", "models/checkpoint.py",
-                     "tasks/trigger_word/train.py", "tasks/trigger_word/modeling.py",
-                     "tasks/trigger_word/detection.py", "flows/trigger_word/train.py",
-                     str(layout.features), f"{layout.clips}/clips.parquet"],
-            "params": ["base.seed", "trigger_word.train"],
-            "outs": [{str(layout.train): {"persist": True}},
-                     # Resumable state of a run in progress: kept across runs, never cached.
-                     {str(layout.train_state): {"persist": True, "cache": False}}],
-            "metrics": [{str(layout.train_metrics): {"cache": False}}],
-            "plots": [{str(layout.train_history): {"cache": False, "x": "epoch",
-                                                   "y": "dev_loss", "title": "Loss on dev clips per epoch"}}],
-        },
-        "tw_evaluate": {
-            "cmd": f"{CMD} evaluate",
-            "deps": [*COMMON, "models/trigger_word.py", "models/checkpoint.py", "tasks/audio",
-                     "tasks/trigger_word/detection.py", "tasks/trigger_word/inference.py",
-                     "tasks/trigger_word/negatives.py", "tasks/trigger_word/synth.py",
-                     "tasks/trigger_word/model_card.py", "tasks/trigger_word/hard_negatives.py",
-                     "tasks/trigger_word/cross_engine.py", "tasks/trigger_word/modeling.py",
-                     "flows/trigger_word/evaluate.py",
-                     str(layout.train), str(layout.features), str(layout.collect), str(layout.split),
-                     f"{layout.clips}/clips.parquet"],
-            "params": ["base.seed", "trigger_word.synthesize", "trigger_word.evaluate"],
-            "outs": [{str(layout.eval): {"persist": True}}, {str(layout.model): {"persist": True}}],
-            "metrics": [{str(layout.eval_metrics): {"cache": False}}],
-            "plots": [{str(layout.det_test): {"cache": False, "x": "false_accepts_per_hour",
-                                              "y": "false_reject_rate",
-                                              "title": "DET curve on held-out voices (test)"}},
-                      {str(layout.det_dev): {"cache": False, "x": "false_accepts_per_hour",
-                                             "y": "false_reject_rate", "title": "DET curve (dev)"}},
-                      {str(layout.det_cross_test): {"cache": False, "x": "false_accepts_per_hour",
-                                                    "y": "false_reject_rate",
-                                                    "title": "DET curve, engine never in training (test)"}},
-                      {str(layout.det_cross_dev): {"cache": False, "x": "false_accepts_per_hour",
-                                                   "y": "false_reject_rate",
-                                                   "title": "DET curve, engine never in training (dev)"}}],
-        },
-    }
+def stages(layout: Layout) -> list[Stage]:
+    """The stages in run order; paths come from ``layout`` (built on ``${base.data_dir}`` for dvc.yaml)."""
+    L = layout
+    return [
+        Stage("tw_collect", "collect", "flows.trigger_word.collect:run",
+              "words (text to speech, your recordings) and backgrounds into checked manifests",
+              params=["base.seed", "trigger_word.collect"], outs=[L.collect]),
+        Stage("tw_split", "split", "flows.trigger_word.split:run",
+              "train/dev/test with no voice or background in two splits",
+              params=["base.seed", "trigger_word.split"],
+              deps=[f"{L.collect}/positives.parquet", f"{L.collect}/negatives.parquet",
+                    f"{L.collect}/backgrounds.parquet"],
+              outs=[L.split]),
+        Stage("tw_synthesize", "synthesize", "flows.trigger_word.synthesize:run",
+              "labelled 10-second clips per split", params=["base.seed", "trigger_word.synthesize"],
+              deps=[L.collect, L.split], outs=[L.clips]),
+        Stage("tw_features", "features", "flows.trigger_word.features:run", "features of every clip, in shards",
+              params=["trigger_word.features"], deps=[L.clips], outs=[L.features]),
+        Stage("tw_train", "train", "flows.trigger_word.train:run", "train the model, best epoch by dev quality",
+              params=["base.seed", "trigger_word.train"], deps=[L.features, f"{L.clips}/clips.parquet"],
+              # train_state: the resumable state of a run in progress, kept across runs, never cached.
+              outs=[L.train, out(L.train_state, cache=False)],
+              metrics=[report(L.train_metrics)],
+              plots=[report(L.train_history, x="epoch", y="dev_loss", title="Loss on dev clips per epoch")]),
+        Stage("tw_evaluate", "evaluate", "flows.trigger_word.evaluate:run",
+              "threshold on dev, results on held-out voices, ship the model",
+              params=["base.seed", "trigger_word.synthesize", "trigger_word.evaluate"],
+              deps=[L.train, L.features, L.collect, L.split, f"{L.clips}/clips.parquet"],
+              outs=[L.eval, L.model], metrics=[report(L.eval_metrics)],
+              plots=[report(L.det_test, **DET, title="DET curve on held-out voices (test)"),
+                     report(L.det_dev, **DET, title="DET curve (dev)"),
+                     report(L.det_cross_test, **DET, title="DET curve, engine never in training (test)"),
+                     report(L.det_cross_dev, **DET, title="DET curve, engine never in training (dev)")]),
+    ]

@@ -5,33 +5,25 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-import pandas as pd
 import pyarrow.compute as pc
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 from prefect.utilities.annotations import quote
 
-from flows.runtime import Progress, in_order, logger, publish_table
+from flows.runtime import Progress, in_order, logger, publish_table, stage_main, with_runner
 from tasks.config import BaseParams
 from tasks.errors import DataError
-from tasks.io import atomic_dir, read_parquet, write_json
-from tasks.trigger_word.clipset import ManifestWriter, pools_from_manifests, synthesize_shard
-from tasks.trigger_word.config import SPLITS, SynthesizeParams
+from tasks.io import atomic_dir, read_parquet, refuse_overlap, write_json
+from tasks.trigger_word.clipset import (
+    ManifestWriter,
+    split_pools,
+    synthesize_shard,
+)
+from tasks.trigger_word.config import SPLITS, Layout, SynthesizeParams, TriggerWordParams
 from tasks.trigger_word.hard_negatives import load_sources
 from tasks.trigger_word.synth import Pools
 
 shard_task = task(synthesize_shard, name="synthesize-shard", cache_policy=NO_CACHE)
-
-
-def split_pools(collect_dir: Path, split_dir: Path) -> dict[str, Pools]:
-    """The words and backgrounds each split may draw from."""
-    words = pd.concat([read_parquet(collect_dir / f"{k}.parquet", f"collect manifest of {k}")
-                       for k in ("positives", "negatives")], ignore_index=True)
-    backgrounds = read_parquet(collect_dir / "backgrounds.parquet", "collect manifest of backgrounds")
-    assign = read_parquet(split_dir / "assignments.parquet", "split assignments")
-    where = dict(zip(assign.path, assign.split, strict=True))
-    return {s: pools_from_manifests(collect_dir, words[words.path.map(where) == s],
-                                    backgrounds[backgrounds.path.map(where) == s]) for s in SPLITS}
 
 
 def synthesize_into(out: Path, pools: dict[str, Pools], base: BaseParams, params: SynthesizeParams,
@@ -93,3 +85,15 @@ def synthesize(base: BaseParams, params: SynthesizeParams, collect_dir: str, spl
     publish_table("trigger-word-synthesize", rows, "Clips, inserted words and positive label steps per split")
     logger().info("synthesize: %s", rows)
     return rows
+
+
+def run(base: BaseParams, params: TriggerWordParams, layout: Layout, runner: str | None = None) -> None:
+    """Stage tw_synthesize: labelled 10-second clips per split."""
+    refuse_overlap(layout.clips, [("trigger_word.synthesize.hard_negatives_dir", params.synthesize.hard_negatives_dir)],
+                   "the synthesize stage's output")
+    with_runner(synthesize, base, runner)(base, params.synthesize, str(layout.collect), str(layout.split),
+                                          str(layout.clips))
+
+
+if __name__ == "__main__":
+    stage_main(run, "trigger_word", TriggerWordParams, Layout)

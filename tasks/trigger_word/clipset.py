@@ -15,7 +15,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from tasks.trigger_word.config import SynthesizeParams
+from tasks.io import read_parquet
+from tasks.trigger_word.config import SPLITS, SynthesizeParams
 from tasks.trigger_word.synth import (
     Pools,
     Source,
@@ -125,3 +126,14 @@ def read_clips(out: Path | str) -> pd.DataFrame:
     if not path.is_file():
         raise FileNotFoundError(f"{path}: clip manifest not found; run synthesis first")
     return pd.read_parquet(path)
+
+
+def split_pools(collect_dir: Path, split_dir: Path) -> dict[str, Pools]:
+    """The words and backgrounds each split may draw from."""
+    words = pd.concat([read_parquet(collect_dir / f"{k}.parquet", f"collect manifest of {k}")
+                       for k in ("positives", "negatives")], ignore_index=True)
+    backgrounds = read_parquet(collect_dir / "backgrounds.parquet", "collect manifest of backgrounds")
+    assign = read_parquet(split_dir / "assignments.parquet", "split assignments")
+    where = dict(zip(assign.path, assign.split, strict=True))
+    return {s: pools_from_manifests(collect_dir, words[words.path.map(where) == s],
+                                    backgrounds[backgrounds.path.map(where) == s]) for s in SPLITS}

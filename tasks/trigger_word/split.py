@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 
+from tasks.config import BaseParams
+from tasks.io import read_parquet, write_json, write_parquet
 from tasks.splits import SPLITS, assign_groups, split_fractions
 from tasks.trigger_word.config import SplitParams
 
@@ -39,3 +43,14 @@ def split_counts(assignments: pd.DataFrame) -> list[dict]:
             k = part[part.kind == kind]
             out.append({"split": split, "kind": kind, "files": len(k), "groups": int(k.group.nunique())})
     return out
+
+
+def split_into(out: Path, collect_dir: Path, base: BaseParams, params: SplitParams) -> list[dict]:
+    frames = {k: read_parquet(collect_dir / f"{k}.parquet", f"collect manifest of {k}")
+              for k in ("positives", "negatives", "backgrounds")}
+    assignments, fractions = split_assignments(frames["positives"], frames["negatives"],
+                                               frames["backgrounds"], params, base.seed)
+    counts = split_counts(assignments)
+    write_parquet(out / "assignments.parquet", assignments)
+    write_json(out / "summary.json", {"fractions": fractions, "counts": counts})
+    return counts

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from flows.day_night.sweep import sweep_point
 from models.day_night import DayNightCNN, DayNightConfig
 from tasks.day_night.learners import CnnLearner
+from tasks.day_night.sweep import sweep_point
 from tasks.day_night.train import (
     FitSettings,
     binary_metrics,
