@@ -9,9 +9,8 @@ import pandas as pd
 import pyarrow.compute as pc
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
-from prefect.utilities.annotations import quote
 
-from flows.runtime import Progress, in_order, logger, publish_table
+from flows.runtime import Progress, in_order, logger, publish_table, quote
 from tasks.config import BaseParams
 from tasks.errors import DataError
 from tasks.io import atomic_dir, read_parquet, write_json
