@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import logging
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-import cloudpickle
 import pytest
 from prefect.utilities.annotations import quote as prefect_quote
 from prefect.utilities.collections import visit_collection
@@ -87,11 +87,12 @@ class _Pool:
 
 def test_quoted_value_survives_pickling_to_a_dask_worker():
     """Dask pickles a task's parameters with their annotations; on the worker Prefect unwraps
-    them (``remove_annotations``): the task must get the value itself, not ``(value,)``."""
+    them (``remove_annotations``): the task must get the value itself, not ``(value,)``.
+    ``copy.deepcopy`` rebuilds objects through the same ``__reduce_ex__`` protocol as pickle."""
     pool = _Pool(("activate", "active"))
 
     def on_worker(wrapped: object) -> object:
-        params = cloudpickle.loads(cloudpickle.dumps({"pools": wrapped}))
+        params = copy.deepcopy({"pools": wrapped})
         return visit_collection(params, visit_fn=lambda x: x, return_data=True, remove_annotations=True)["pools"]
 
     assert on_worker(quote(pool)) == pool
