@@ -22,6 +22,7 @@ from prefect.artifacts import (
     create_table_artifact,
 )
 from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTaskRunner
+from prefect.utilities.annotations import quote as _prefect_quote
 
 from tasks.config import DEFAULT_PARAMS, BaseParams, load_params
 from tasks.errors import DataError, ParamsError
@@ -212,3 +213,17 @@ def stop_process_group(proc: subprocess.Popen, grace_s: float = 10.0) -> None:
             except ProcessLookupError:
                 return
             time.sleep(0.1)
+
+
+class quote(_prefect_quote[T]):
+    """Prefect's ``quote`` (pass a value to a task without Prefect walking it) that survives pickling.
+
+    Prefect 3.9's annotations are ``tuple`` subclasses whose ``__new__`` takes the value, but
+    they inherit ``tuple.__getnewargs__``, so unpickling (process pools, Dask) gives back
+    ``quote((value,))`` and the task receives the tuple ``(value,)`` instead of the value.
+    """
+
+    __slots__ = ()
+
+    def __reduce__(self) -> tuple[type, tuple[Any]]:
+        return type(self), (self.unwrap(),)

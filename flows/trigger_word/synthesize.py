@@ -8,9 +8,8 @@ from pathlib import Path
 import pyarrow.compute as pc
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
-from prefect.utilities.annotations import quote
 
-from flows.runtime import Progress, in_order, logger, publish_table, stage_main, with_runner
+from flows.runtime import Progress, in_order, logger, publish_table, quote, stage_main, with_runner
 from tasks.config import BaseParams
 from tasks.errors import DataError
 from tasks.io import atomic_dir, read_parquet, refuse_overlap, write_json

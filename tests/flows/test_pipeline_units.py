@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import logging
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from prefect.utilities.annotations import quote as prefect_quote
+from prefect.utilities.collections import visit_collection
 
 from flows.pipeline import pipeline_lock, select, stage_order, upstream_of
-from flows.runtime import in_order
+from flows.runtime import in_order, quote
 from tasks.errors import DataError, ParamsError
 from tests.conftest import ROOT
 
@@ -73,3 +77,23 @@ def test_failing_shard_is_named_with_its_input(caplog):
             list(results)
     assert "shard 3 failed" in err.value.__notes__[0] and "('f3.wav', 3)" in err.value.__notes__[0]
     assert "shard 3 failed" in caplog.text
+
+
+
+@dataclasses.dataclass(frozen=True)
+class _Pool:
+    words: tuple[str, ...]
+
+
+def test_quoted_value_survives_pickling_to_a_dask_worker():
+    """Dask pickles a task's parameters with their annotations; on the worker Prefect unwraps
+    them (``remove_annotations``): the task must get the value itself, not ``(value,)``.
+    ``copy.deepcopy`` rebuilds objects through the same ``__reduce_ex__`` protocol as pickle."""
+    pool = _Pool(("activate", "active"))
+
+    def on_worker(wrapped: object) -> object:
+        params = copy.deepcopy({"pools": wrapped})
+        return visit_collection(params, visit_fn=lambda x: x, return_data=True, remove_annotations=True)["pools"]
+
+    assert on_worker(quote(pool)) == pool
+    assert on_worker(prefect_quote(pool)) == (pool,)  # Prefect's own quote: why ours exists
