@@ -7,7 +7,8 @@ from tasks.faces.config import Layout
 CMD = "python -m flows.faces"
 COMMON = ["tasks/config.py", "tasks/io.py", "flows/runtime.py", "tasks/faces/config.py"]
 MODEL = ["models/face_encoder.py", "models/checkpoint.py", "tasks/faces/encoder.py", "tasks/faces/train.py",
-         "tasks/faces/pretrained.py", "tasks/faces/detect.py", "tasks/faces/splitdata.py"]
+         "tasks/faces/pretrained.py", "tasks/faces/detect.py", "tasks/faces/splitdata.py",
+         "models/dlib_resnet.py", "tasks/faces/dlib_weights.py"]
 
 
 def dvc_stages(layout: Layout) -> dict[str, dict]:
@@ -25,8 +26,8 @@ def dvc_stages(layout: Layout) -> dict[str, dict]:
         "faces_detect": {
             "cmd": f"{CMD} detect",
             "deps": [*COMMON, "tasks/faces/detect.py", "tasks/faces/pretrained.py", "tasks/images/io.py",
-                     "flows/faces/detect.py", str(L.collect)],
-            "params": ["faces.encoder", "faces.detect"],
+                     "models/dlib_resnet.py", "tasks/faces/dlib_weights.py", "flows/faces/detect.py", str(L.collect)],
+            "params": ["faces.detect"],
             "outs": [str(L.detect)],
         },
         "faces_split": {
@@ -39,7 +40,7 @@ def dvc_stages(layout: Layout) -> dict[str, dict]:
             "cmd": f"{CMD} train",
             "deps": [*COMMON, *MODEL, "models/losses.py", "tasks/faces/metrics.py", "tasks/faces/adapter.py",
                      "flows/faces/train.py", str(L.faces), str(L.crops), str(L.pretrained), str(L.assignments)],
-            "params": ["base.seed", "faces.encoder", "faces.train", "faces.detect", "faces.database.gallery_per_person",
+            "params": ["base.seed", "faces.train", "faces.detect", "faces.database.gallery_per_person",
                        "faces.database.target_far"],
             "outs": [str(L.encoder), str(L.trained), str(L.train / "calibration.json"),
                      str(L.train / "candidates.json")],
