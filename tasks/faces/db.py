@@ -248,7 +248,8 @@ class ExactIndex:
     scan scores them, ties going to the lower row, so the answer is the scan's.
     """
 
-    BLOCK = 64  # queries ranked by one matrix product
+    BLOCK = 64  # most queries ranked by one matrix product
+    BUFFER_FLOATS = 8 << 20  # and at most this many scores at once (32 MB)
 
     def __init__(self, embeddings: np.ndarray):
         self.embeddings = np.ascontiguousarray(embeddings, np.float32)  # (N, D)
@@ -272,8 +273,9 @@ class ExactIndex:
 
     def _rank(self, queries: np.ndarray, k: int, dists: np.ndarray, index: np.ndarray) -> None:
         e = self.embeddings
-        for start in range(0, len(queries), self.BLOCK):
-            block = queries[start:start + self.BLOCK]  # (B, D)
+        step = max(1, min(self.BLOCK, self.BUFFER_FLOATS // max(1, len(e))))
+        for start in range(0, len(queries), step):
+            block = queries[start:start + step]  # (B, D)
             if self._buf.shape[0] < len(block):
                 self._buf = np.empty((len(block), len(e)), np.float32)
             approx = self._buf[:len(block)]  # (B, N)
