@@ -279,7 +279,10 @@ class ExactIndex:
             if self._buf.shape[0] < len(block):
                 self._buf = np.empty((len(block), len(e)), np.float32)
             approx = self._buf[:len(block)]  # (B, N)
-            np.matmul(block, e.T, out=approx)
+            if len(block) == 1:  # a matrix-vector product
+                np.matmul(e, block[0], out=approx[0])
+            else:
+                np.matmul(block, e.T, out=approx)
             approx *= -2.0
             approx += self.norms  # |e|^2 - 2 e.q; |q|^2 left out: the same for every row
             kth = np.partition(approx, k - 1, axis=1)[:, k - 1]  # (B,)
