@@ -5,8 +5,8 @@ Stages (each a DVC stage, from the registry in ``flows/faces/stages.py``; each a
 Commands: enrol DIR, verify --person ID PHOTO, identify PHOTO..., cluster DIR, delete --person ID;
 ``--db`` (default: your database, <data_dir>/faces/db, which no pipeline stage rebuilds; the
 pipeline's evaluation gallery is <data_dir>/faces/gallery) and ``--encoder`` (``dlib_resnet``,
-the pretrained encoder, or a checkpoint folder; default: the one that built the database, else
-the encoder the pipeline chose on dev, else ``dlib_resnet``) choose what they use. verify and
+the pretrained encoder; ``chosen``, the one the pipeline chose on dev; or a checkpoint folder;
+default: the one that built the database, else ``faces.encoder``, dlib_resnet) choose what they use. verify and
 identify print JSON lines on stdout.
 """
 
@@ -25,22 +25,12 @@ from tasks.faces.config import FacesParams, Layout
 
 
 def choose_encoder(args: argparse.Namespace, params: FacesParams, layout: Layout, db: str):
-    """The encoder a command uses: ``--encoder``; else the one whose encoder, detector and alignment
-    built the database; else the pipeline's choice on dev; else the pretrained ``dlib_resnet``."""
+    """``--encoder``; else the one that built the database; else ``faces.encoder`` (dlib_resnet)."""
     from tasks.faces import db as D
-    from tasks.faces.encoder import PRETRAINED, load_encoder
+    from tasks.faces.encoder import command_encoder
 
-    if args.encoder:
-        return load_encoder(args.encoder, params.detect.settings())
-    options = [layout.encoder] if (layout.encoder / "config.json").is_file() else []
-    options.append(PRETRAINED)
-    if (Path(db) / D.TABLE).is_file():
-        identity = D.load(db).identity
-        for spec in options:
-            enc = load_encoder(spec, params.detect.settings())
-            if enc.identity == identity:
-                return enc
-    return load_encoder(options[0], params.detect.settings())
+    identity = D.load(db).identity if (Path(db) / D.TABLE).is_file() else None
+    return command_encoder(args.encoder, params.encoder, layout.encoder, identity, params.detect.settings())
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -53,8 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help)
         p.add_argument("--db", help="database folder (default: <data_dir>/faces/db, yours; the pipeline's "
                                     "evaluation gallery is <data_dir>/faces/gallery)")
-        p.add_argument("--encoder", help="dlib_resnet (pretrained) or an encoder checkpoint folder (default: the "
-                                         "database's, else the pipeline's choice, else dlib_resnet)")
+        p.add_argument("--encoder", help="dlib_resnet (pretrained), chosen (the pipeline's choice on dev) or an "
+                                         "encoder checkpoint folder (default: the database's, else faces.encoder)")
         add_params_argument(p)
         return p
 

@@ -135,7 +135,7 @@ class ClusterParams(StrictModel):
 class FacesParams(StrictModel):
     """The whole ``faces`` section."""
 
-    encoder: Literal["dlib_resnet"] = "dlib_resnet"
+    encoder: Literal["dlib_resnet", "chosen"] = "dlib_resnet"
     collect: CollectParams = CollectParams()
     detect: DetectParams = DetectParams()
     split: SplitParams = SplitParams()

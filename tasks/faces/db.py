@@ -21,6 +21,7 @@ import hashlib
 import json
 import re
 import shutil
+import threading
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -241,33 +242,55 @@ def delete_person(folder: Path | str, person: str) -> int:
 class ExactIndex:
     """Exact k-nearest-neighbour search over fixed rows (row norms computed once).
 
-    One matrix-vector product ranks every row (``|e - q|^2 = |e|^2 - 2 e.q + |q|^2``); rows
-    whose approximate distance lies within a rounding bound of the k-th are re-scored exactly
-    as a brute-force scan scores them, ties going to the lower row, so the answer is the scan's.
+    One matrix product ranks every row for a block of queries (``|e - q|^2 = |e|^2 - 2 e.q +
+    |q|^2``, so the rows are read once per block, not once per query); rows whose approximate
+    distance lies within a rounding bound of the k-th are re-scored exactly as a brute-force
+    scan scores them, ties going to the lower row, so the answer is the scan's.
     """
+
+    BLOCK = 64  # most queries ranked by one matrix product
+    BUFFER_FLOATS = 8 << 20  # and at most this many scores at once (32 MB)
 
     def __init__(self, embeddings: np.ndarray):
         self.embeddings = np.ascontiguousarray(embeddings, np.float32)  # (N, D)
         self.norms = np.einsum("ij,ij->i", self.embeddings, self.embeddings)  # (N,)
         self.slack = 1e-4 * (1.0 + float(self.norms.max(initial=0.0)))
+        self._buf = np.empty((0, len(self.embeddings)), np.float32)  # reused between calls
+        self._lock = threading.Lock()  # (the buffer is one per index)
 
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """``(M, k)`` distances (ascending) and row indices of the ``k`` nearest rows of each query."""
         e = self.embeddings
         k = min(k, len(e))
-        queries = np.atleast_2d(queries).astype(np.float32)
+        queries = np.ascontiguousarray(np.atleast_2d(queries), np.float32)
         dists = np.empty((len(queries), k), np.float32)
         index = np.empty((len(queries), k), np.int64)
         if k == 0:
             return dists, index
-        for m, q in enumerate(queries):
-            approx = self.norms - 2.0 * (e @ q)  # (N,), |q|^2 left out: the same for every row
-            kth = np.partition(approx, k - 1)[k - 1]
-            cand = np.flatnonzero(approx <= kth + self.slack + 1e-4 * float(q @ q))
-            exact = ((e[cand] - q) ** 2).sum(axis=1)
-            order = np.lexsort((cand, exact))[:k]
-            index[m], dists[m] = cand[order], np.sqrt(exact[order])
+        with self._lock:
+            self._rank(queries, k, dists, index)
         return dists, index
+
+    def _rank(self, queries: np.ndarray, k: int, dists: np.ndarray, index: np.ndarray) -> None:
+        e = self.embeddings
+        step = max(1, min(self.BLOCK, self.BUFFER_FLOATS // max(1, len(e))))
+        for start in range(0, len(queries), step):
+            block = queries[start:start + step]  # (B, D)
+            if self._buf.shape[0] < len(block):
+                self._buf = np.empty((len(block), len(e)), np.float32)
+            approx = self._buf[:len(block)]  # (B, N)
+            if len(block) == 1:  # a matrix-vector product
+                np.matmul(e, block[0], out=approx[0])
+            else:
+                np.matmul(block, e.T, out=approx)
+            approx *= -2.0
+            approx += self.norms  # |e|^2 - 2 e.q; |q|^2 left out: the same for every row
+            kth = np.partition(approx, k - 1, axis=1)[:, k - 1]  # (B,)
+            for j, q in enumerate(block):
+                cand = np.flatnonzero(approx[j] <= kth[j] + self.slack + 1e-4 * float(q @ q))
+                exact = ((e[cand] - q) ** 2).sum(axis=1)
+                order = np.lexsort((cand, exact))[:k]
+                index[start + j], dists[start + j] = cand[order], np.sqrt(exact[order])
 
 
 def nearest(embeddings: np.ndarray, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:

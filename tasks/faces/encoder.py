@@ -144,6 +144,42 @@ def load_encoder(spec: Path | str, detect: DetectSettings | None = None) -> Enco
     return Encoder(kind, state_dict_hash(model), settings, str(folder), doc.get("calibration", {}), dim, model)
 
 
+CHOSEN = "chosen"  # the encoder the train stage chose on dev (its folder under data/faces/train)
+
+
+def resolve_spec(spec: str, chosen_folder: Path | str) -> str:
+    """``chosen`` -> the folder of the encoder the pipeline chose on dev; anything else as given."""
+    if spec != CHOSEN:
+        return spec
+    if not (Path(chosen_folder) / "config.json").is_file():
+        raise DataError(f"{chosen_folder}: the pipeline has not chosen an encoder yet (run `python -m flows.faces "
+                        f"train`, or `dvc repro`); or use the pretrained dlib_resnet")
+    return str(chosen_folder)
+
+
+def command_encoder(explicit: str | None, default: str, chosen_folder: Path | str, db_identity: dict | None,
+                    detect: DetectSettings) -> Encoder:
+    """The encoder a command (enrol, verify, identify, cluster) uses.
+
+    ``explicit`` (``--encoder``) wins. An existing database is read with the encoder that built it
+    (among ``default``, the pretrained one and the pipeline's choice; if none matches, ``default``,
+    which the database's guard then refuses, naming the difference). A new database, or none
+    (cluster), gets ``default``: ``faces.encoder``, the pretrained ``dlib_resnet`` unless set to
+    ``chosen``, since the pipeline's dev choice is made on the generated demo people, not on photos.
+    """
+    if explicit:
+        return load_encoder(resolve_spec(explicit, chosen_folder), detect)
+    first = load_encoder(resolve_spec(default, chosen_folder), detect)
+    if db_identity is None or first.identity == db_identity:
+        return first
+    options = [PRETRAINED] + ([str(chosen_folder)] if (Path(chosen_folder) / "config.json").is_file() else [])
+    for spec in options:
+        enc = load_encoder(spec, detect)
+        if enc.identity == db_identity:
+            return enc
+    return first
+
+
 @dataclass(frozen=True)
 class Embedded:
     """Photos that yielded a face (in input order) with their embeddings, and those that did not."""

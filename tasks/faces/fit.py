@@ -55,7 +55,10 @@ def card_for(kind: str, chosen: bool, cal: dict, params: TrainParams, people: in
             E.SCRATCH: f"a small CNN trained from scratch with the semi-hard triplet loss (margin {params.margin}) "
                        f"on {people} people ({photos} photos)"}[kind]
     choice = ("Chosen for the database: the better of the pretrained and the trained encoder on the dev people "
-              "(TAR at the target FAR)." if chosen else "Not chosen: the other encoder was better on the dev people.")
+              "(TAR at the target FAR); the pipeline's gallery (data/faces/gallery) uses it. Your own database "
+              "(enrol, verify, identify, cluster) uses faces.encoder instead: dlib_resnet unless set to chosen, "
+              "since this choice is only as good as the dev people are like your photos."
+              if chosen else "Not chosen: the other encoder was better on the dev people.")
     return (f"# Face encoder: {kind}\n\n{what}.\n\n{choice}\n\n"
             f"Verification threshold {cal['threshold']:.4f} for FAR {cal['target_far']} (calibrated on "
             f"{cal['calibrated_on']}; dev AUC {cal['dev_auc']:.4f}, dev TAR {cal['dev_tar_at_far']:.4f}).\n\n"

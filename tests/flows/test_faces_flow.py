@@ -99,6 +99,29 @@ def test_enrol_then_identify_without_retraining(run, capsys):
     assert (root / "train" / "trained" / "model.safetensors").read_bytes() == before
 
 
+def test_your_database_defaults_to_the_pretrained_encoder_the_gallery_keeps_the_dev_choice(run, capsys, tmp_path):
+    root, params_file = run
+    new = root / "collect" / "demo" / "new_people"
+    gallery_encoder = D.load(root / "gallery").calibration.encoder
+    mine = tmp_path / "mine"
+    assert main(["enrol", str(new), "--db", str(mine), "--params", str(params_file)]) == 0
+    assert D.load(mine).calibration.encoder.startswith("dlib_resnet:")  # faces.encoder, not the dev choice
+    assert D.load(mine).calibration.threshold == 0.6  # dlib's own (LFW) threshold, not one set on drawings
+    chosen = tmp_path / "chosen"
+    assert main(["enrol", str(new), "--db", str(chosen), "--encoder", "chosen", "--params", str(params_file)]) == 0
+    assert D.load(chosen).calibration.encoder == gallery_encoder
+    params = yaml.safe_load(params_file.read_text())
+    params["faces"]["encoder"] = "chosen"
+    as_chosen = write_params(tmp_path / "params.yaml", params)
+    photo = str(sorted((root / "collect" / "photos" / "person_0003").glob("*.jpg"))[-1])
+    for db in (mine, root / "gallery"):  # an existing database: the encoder that built it, whatever the default
+        capsys.readouterr()
+        assert main(["identify", photo, "--db", str(db), "--params", str(as_chosen)]) == 0
+        assert "error" not in json.loads(capsys.readouterr().out)
+    card = (root / "train" / "encoder" / "model_card.md").read_text()
+    assert "Your own database" in card and "faces.encoder" in card
+
+
 def test_enrolled_people_survive_a_pipeline_run(run, capsys):
     root, params_file = run
     enrolled = set(D.load(root / "db").persons)

@@ -66,7 +66,9 @@ def test_a_different_encoder_detector_or_alignment_is_refused_naming_it(tmp_path
         db.add(["cy"], ["cy/1"], ["h"], unit(1), A | {key: other}, T0)
 
 
-def test_exact_search_equals_brute_force_including_ties():
+@pytest.mark.parametrize("block_floats", [D.ExactIndex.BUFFER_FLOATS, 5000 * 3])  # one block; blocks of 3
+def test_exact_search_equals_brute_force_including_ties(monkeypatch, block_floats):
+    monkeypatch.setattr(D.ExactIndex, "BUFFER_FLOATS", block_floats)
     emb = unit(5000, seed=1)
     emb[100] = emb[7]  # exact duplicates: ties must go to the lower row
     emb[4000] = emb[7]
