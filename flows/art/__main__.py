@@ -56,7 +56,9 @@ def main(argv: list[str] | None = None) -> int:
                         init=args.init, backbone=args.backbone, weights=args.weights)
         return 0
     layout = Layout(base.data_dir)
-    art.gallery(base, params, str(layout.stylize), str(layout.curves))
+    from flows.nesting import as_child_run
+
+    as_child_run(art.gallery)(base, params, str(layout.stylize), str(layout.curves))
     return 0
 
 
