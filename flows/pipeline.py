@@ -52,7 +52,6 @@ from flows.runtime import (
     positive,
     publish_markdown,
     publish_table,
-    run_cli,
 )
 from tasks.errors import DataError, ParamsError
 
@@ -72,12 +71,25 @@ def upstream_of(repo_dir: Path) -> dict[str, set[str]]:
 
 def clean_killed_temps(repo_dir: Path, plan: Plan | None = None) -> list[Path]:
     """Remove the temporary folders and files that killed stage runs left beside every output."""
+    outs = [out for out in (plan or load_plan(repo_dir)).outs if may_have_temps(out)]
+    if not outs:
+        return []
+    # pandas and pyarrow come with tasks.io: only when there is something to look at
     from tasks.io import clean_stale_temps
 
     removed: list[Path] = []
-    for out in (plan or load_plan(repo_dir)).outs:
+    for out in outs:
         removed += clean_stale_temps(out)
     return removed
+
+
+def may_have_temps(out: Path) -> bool:
+    """Whether ``out``'s folder holds a name like the temporaries tasks.io writes (``.NAME.tmp-...``)."""
+    prefix = f".{out.name}."
+    try:
+        return any(name.startswith(prefix) for name in os.listdir(out.parent))
+    except OSError:
+        return False
 
 
 @contextmanager
@@ -232,5 +244,17 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def cli(argv: list[str] | None = None) -> None:
+    """``main`` with expected errors as a message and exit code 2 (like flows.runtime.run_cli,
+    without its model imports: a no-op run should not pay for loading torch)."""
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        code = main(argv)
+    except (ParamsError, DataError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)  # noqa: T201 - command-line output
+        sys.exit(2)
+    sys.exit(code or 0)
+
+
 if __name__ == "__main__":
-    run_cli(main)
+    cli()

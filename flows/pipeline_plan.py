@@ -7,9 +7,11 @@ writes, whatever order concurrent stages finished in.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -61,10 +63,53 @@ def load_plan(repo_dir: Path, status: bool = False, patterns: Sequence[str] | No
         order = [s.addressing for s in plan_repro(get_active_graph(graph), stages)]
         direct = {s.addressing: frozenset(d.addressing for _, d in graph.out_edges(s)) for s in stages}
         outs = [(s.addressing, o) for s in stages for o in s.outs]
-        stale = dict(repo.status(targets=select(order, patterns))) if status else {}
+        stale = stage_status(repo, stages, select(order, patterns)) if status else {}
     return Plan(order=order, direct=direct, outs=[Path(o.fs_path) for _, o in outs],
                 metrics=[(s, o.def_path) for s, o in outs if o.metric],
                 plots=[(s, o.def_path) for s, o in outs if o.plot], stale=stale)
+
+
+def stage_status(repo: Any, stages: Sequence[Any], names: Sequence[str]) -> dict[str, list]:
+    """`dvc status` of the stages named ``names``: stage name -> what changed, stale ones only.
+
+    What ``repo.status(targets=names)`` computes, from the stages already loaded: that call
+    parses dvc.yaml, dvc.lock and params.yaml again for every target (most of a no-op run).
+    """
+    wanted = set(names)
+    status: dict[str, list] = {}
+    with repo.lock, params_read_once():
+        for stage in stages:
+            if stage.addressing in wanted:
+                status.update(stage.status(check_updates=True))
+    return status
+
+
+@contextmanager
+def params_read_once() -> Iterator[None]:
+    """While in the block, DVC parses each params file once, not once per stage that reads it.
+
+    DVC's params dependency calls ``load_path`` for every stage (params.yaml is about 600 lines);
+    within one status check the file does not change, so a parse is reused (a deep copy each
+    time, so no caller sees another's changes).
+    """
+    import copy
+
+    from dvc.dependency import param
+
+    original = param.load_path
+    parsed: dict[tuple, Any] = {}
+
+    def load_path(path: Any, fs: Any, **kwargs: Any) -> Any:
+        key = (str(path), id(fs), tuple(sorted(kwargs.items())))
+        if key not in parsed:
+            parsed[key] = original(path, fs, **kwargs)
+        return copy.deepcopy(parsed[key])
+
+    param.load_path = load_path
+    try:
+        yield
+    finally:
+        param.load_path = original
 
 
 def stale_stages(repo_dir: Path, targets: Sequence[str]) -> dict[str, list]:
@@ -75,7 +120,7 @@ def stale_stages(repo_dir: Path, targets: Sequence[str]) -> dict[str, list]:
     from dvc.repo import Repo
 
     with Repo(str(repo_dir), _wait_for_lock=True) as repo:
-        return dict(repo.status(targets=list(targets)))
+        return stage_status(repo, list(repo.index.stages), targets)
 
 
 def lock_stage_names(repo_dir: Path) -> list[str]:
