@@ -138,7 +138,15 @@ def experiment_name(params_file: Path) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m flows.presets", description=__doc__)
     parser.add_argument("--check", action="store_true", help="only check that the presets are up to date")
+    parser.add_argument("--sets", metavar="PRESET", help="print a preset's `dvc exp run` options (-S key=value "
+                        "..., shell-quoted), e.g. eval \"dvc exp run --queue -n full $(python -m flows.presets --sets "
+                        "params-full.yaml)\"")
     args = parser.parse_args(argv)
+    if args.sets:
+        import shlex
+
+        print(shlex.join(set_arguments(ROOT / "params.yaml", Path(args.sets))))  # noqa: T201 - command output
+        return 0
     base_text = (ROOT / "params.yaml").read_text()
     stale = []
     for name in PRESETS:

@@ -120,3 +120,58 @@ def test_failed_stage_stops_only_its_downstream_and_runs_nest_under_the_pipeline
         parent = task_by_id[run.parent_task_run_id]  # the stage's task run...
         assert parent.name == name and parent.flow_run_id == pipeline_run.id  # ...in the pipeline run
     assert toy["bad"].state.is_failed() and toy["a"].state.is_completed()
+
+
+PARAM_STAGE = '''
+import sys, yaml
+from pathlib import Path
+p = yaml.safe_load(Path("params.yaml").read_text())
+Path("out").mkdir(exist_ok=True)
+Path(sys.argv[2]).write_text(repr(p[sys.argv[1]]))
+'''
+
+
+def test_a_preset_runs_as_an_experiment_and_leaves_tracked_files_alone(tmp_path, server):
+    import json
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "stage.py").write_text(PARAM_STAGE)
+    (repo / "params.yaml").write_text("a:\n  n: 1\n  words: [x, y]\nb:\n  k: 2\n")
+    (repo / "params-big.yaml").write_text("a:\n  n: 5\n  words: [x, y, z]\nb:\n  k: 2\n")
+    stages = {s: {"cmd": f"python stage.py {s} out/{s}.txt", "deps": ["stage.py"], "params": [s],
+                  "outs": [f"out/{s}.txt"]} for s in "ab"}
+    (repo / "dvc.yaml").write_text(yaml.safe_dump({"stages": stages}))
+    sh(["git", "init", "-q"], repo)
+    dvc(repo, "init", "-q")
+    dvc(repo, "config", "core.analytics", "false")
+    assert pipeline(repo, server).returncode == 0  # the demo scale, committed as users have it
+    sh(["git", "add", "-A"], repo)
+    sh(["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid", "commit", "-qm", "demo"], repo)
+    tracked = {p: (repo / p).read_bytes() for p in ("params.yaml", "dvc.lock", "out/a.txt")}
+
+    out = pipeline(repo, server, "--params", "params-big.yaml")
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    assert sh(["git", "status", "--porcelain"], repo).stdout == ""  # nothing tracked changed
+    assert {p: (repo / p).read_bytes() for p in tracked} == tracked
+    shown = json.loads(dvc(repo, "exp", "show", "--json").stdout)
+    exps = [e for row in shown for e in row.get("experiments") or []]
+    assert len(exps) == 1 and exps[0]["name"].startswith("big-")
+    params = exps[0]["revs"][0]["data"]["params"]["params.yaml"]["data"]
+    assert params["a"] == {"n": 5, "words": ["x", "y", "z"]} and params["b"] == {"k": 2}
+    assert "Running stage 'a'" in out.stdout + out.stderr  # only the stage whose params changed ran
+    assert "Running stage 'b'" not in out.stdout + out.stderr
+
+
+def test_preset_overrides_are_the_keys_that_differ(tmp_path):
+    from flows.presets import experiment_name, set_arguments
+    from tasks.errors import ParamsError
+    from tests.conftest import ROOT
+
+    args = set_arguments(ROOT / "params.yaml", ROOT / "params-lecture.yaml")
+    assert "trigger_word.synthesize.ty=1375" in args and "trigger_word.features.sample_rate=null" in args
+    assert args[::2] == ["-S"] * (len(args) // 2) and not any(a.startswith("day_night") for a in args)
+    assert experiment_name(Path("params-full.yaml")) == "full"
+    (tmp_path / "typo.yaml").write_text("base: {sead: 1}\n")
+    with pytest.raises(ParamsError, match="base.sead"):
+        set_arguments(ROOT / "params.yaml", tmp_path / "typo.yaml")
