@@ -175,3 +175,18 @@ def test_preset_overrides_are_the_keys_that_differ(tmp_path):
     (tmp_path / "typo.yaml").write_text("base: {sead: 1}\n")
     with pytest.raises(ParamsError, match="base.sead"):
         set_arguments(ROOT / "params.yaml", tmp_path / "typo.yaml")
+
+
+def test_lock_order_is_restored_to_dvc_repro_s(tmp_path):
+    from flows.pipeline_plan import restore_lock_order
+
+    sh(["git", "init", "-q"], tmp_path)
+    dvc(tmp_path, "init", "-q")
+    block = {n: f"  {n}:\n    cmd: python stage.py {n}\n    outs:\n    - path: out/{n}.txt\n      hash: md5\n"
+                f"      md5: {n * 32}\n      size: 1\n" for n in "abc"}
+    head = "schema: '2.0'\nstages:\n"
+    lock = tmp_path / "dvc.lock"
+    lock.write_text(head + block["b"] + block["c"] + block["a"])  # b was there; c and a finished in that order
+    assert restore_lock_order(tmp_path, ["b"], ["a", "b", "c"])
+    assert lock.read_text() == head + block["b"] + block["a"] + block["c"]  # kept b first, new ones in order
+    assert not restore_lock_order(tmp_path, ["b"], ["a", "b", "c"])  # already so: file left alone
