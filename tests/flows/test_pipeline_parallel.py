@@ -88,8 +88,6 @@ def test_parallel_run_leaves_dvc_lock_as_serial_dvc_repro_does(tmp_path, server)
     assert "Data and pipelines are up to date" in dvc(par, "status").stdout
     assert (par / "out" / "c.txt").read_text() == "cab"
     assert time.monotonic() - start < 300
-    again = pipeline(par, server)  # nothing stale: every stage skipped
-    assert again.returncode == 0 and "0 of 4 stages stale" in again.stdout + again.stderr
 
 
 def test_failed_stage_stops_only_its_downstream_and_runs_nest_under_the_pipeline(tmp_path, server):
