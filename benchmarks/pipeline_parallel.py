@@ -25,6 +25,7 @@ from pathlib import Path
 
 import yaml
 
+from tests.conftest import ROOT
 from tests.flows.test_pipeline_helpers import PY, Server, dvc, env, tiny_params, tiny_repo
 
 
@@ -40,9 +41,11 @@ def tiny_all_params() -> dict:
 
 def source_repo(dest: Path, repo: Path | None) -> Path:
     """The copy every mode starts from: tiny params, or those of ``repo``."""
-    if repo is None:
-        return tiny_repo(dest, tiny_all_params())
-    return tiny_repo(dest, yaml.safe_load((repo / "params.yaml").read_text()), root=repo)
+    root = repo or ROOT
+    params = yaml.safe_load((repo / "params.yaml").read_text()) if repo else tiny_all_params()
+    out = tiny_repo(dest, params, root=root)
+    shutil.copytree(root / "assets", out / "assets")  # the day/night real-photo check reads it
+    return out
 
 
 def timed(cmd: list[str], repo: Path, extra: dict[str, str]) -> float:
