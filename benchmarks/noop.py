@@ -6,29 +6,40 @@ Without ``--repo`` it builds a tiny copy of this repository in a temporary folde
 shrunken trigger-word params) and runs its pipeline once, untimed. Then, against a local
 Prefect server started here, it times ``dvc repro`` with nothing stale and ``python -m
 flows.pipeline`` with nothing stale (whole processes, as a scheduler runs them), the median of
-``--repeat`` runs each, next to ``dvc status`` as the baseline. Goals: < 3 s and < 15 s.
+``--repeat`` runs each, next to ``dvc status`` as the baseline, with their CPU seconds (the wall
+time on a shared machine is mostly waiting). The flow is this checkout's (``--repo`` points it
+at the repo), whatever code the repo holds. Goals: < 3 s and < 10 s.
 """
 
 from __future__ import annotations
 
 import argparse
+import resource
 import statistics
 import subprocess
 import tempfile
 import time
 from pathlib import Path
 
+from tests.conftest import ROOT
 from tests.flows.test_pipeline_helpers import PY, Server, env, tiny_repo
+
+CPU: dict[str, float] = {}  # command -> median CPU seconds (its process and children)
 
 
 def timed(cmd: list[str], repo: Path, extra: dict[str, str], repeat: int) -> float:
-    times = []
+    times, cpus = [], []
     for _ in range(repeat):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
-        proc = subprocess.run(cmd, cwd=repo, env=env(**extra), capture_output=True, text=True)
+        proc = subprocess.run(cmd, cwd=ROOT if "flows.pipeline" in cmd else repo, env=env(**extra),
+                              capture_output=True, text=True)
         times.append(time.perf_counter() - start)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
         if proc.returncode or "Running stage" in proc.stdout:
             raise SystemExit(f"{cmd} was not a no-op (exit {proc.returncode}):\n{proc.stdout[-2000:]}{proc.stderr[-2000:]}")
+    CPU[" ".join(cmd)] = statistics.median(cpus)
     return statistics.median(times)
 
 
@@ -43,7 +54,8 @@ def main() -> None:
         server = Server(Path(tmp) / "prefect")
         try:
             extra = server.client_env()
-            pipeline = [PY, "-m", "flows.pipeline", *(["--stages", *args.stages] if args.stages else [])]
+            pipeline = [PY, "-m", "flows.pipeline", "--repo", str(repo),
+                        *(["--stages", *args.stages] if args.stages else [])]
             t0 = time.perf_counter()
             build = subprocess.run(pipeline, cwd=repo, env=env(**extra), capture_output=True, text=True)
             if build.returncode:
@@ -54,9 +66,12 @@ def main() -> None:
             flow = timed(pipeline, repo, extra, args.repeat)
         finally:
             server.stop()
-    print(f"no-op `dvc status` (baseline):   {status:6.2f} s")
-    print(f"no-op `dvc repro`:               {repro:6.2f} s  ({repro / status:.1f}x baseline; goal < 3 s)")
-    print(f"no-op pipeline flow, local server: {flow:6.2f} s  ({flow / status:.1f}x baseline; goal < 15 s)")
+    cpu = list(CPU.values())
+    print(f"no-op `dvc status` (baseline):   {status:6.2f} s  (CPU {cpu[0]:.1f} s)")
+    print(f"no-op `dvc repro`:               {repro:6.2f} s  ({repro / status:.1f}x baseline; goal < 3 s; "
+          f"CPU {cpu[1]:.1f} s)")
+    print(f"no-op pipeline flow, local server: {flow:6.2f} s  ({flow / status:.1f}x baseline; goal < 10 s; "
+          f"CPU {cpu[2]:.1f} s)")
 
 
 if __name__ == "__main__":

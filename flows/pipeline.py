@@ -1,12 +1,13 @@
-"""Prefect flow `pipeline`: run the stale stages of dvc.yaml, one `dvc repro --single-item` each.
+"""Prefect flow `pipeline`: run the stale stages of dvc.yaml, independent ones side by side.
 
-dvc.yaml stays the one definition of stages, deps and outs; this flow asks DVC what is stale,
-runs those stages in dependency order (so dvc.lock is updated) and reports every stage as a
-task run named after it (state, duration, logs), ran or skipped. Each stage's own flow
-reports to the same Prefect server as its own flow run. A file lock keeps two overlapping
-runs (e.g. scheduled ones) from running stages at once.
+dvc.yaml stays the one definition of stages, deps and outs; this flow asks DVC what is stale
+and runs those stages in dependency order, up to ``--workers`` at once, each through `dvc repro
+--single-item` (so DVC itself records it in dvc.lock; see flows/pipeline_run.py). Every stage
+is a task run named after it (state, duration, logs), ran or skipped, and the stage's own flow
+run nests under it. A file lock keeps two overlapping runs (e.g. scheduled ones) apart. A
+params file (a preset) runs as a DVC experiment, leaving params.yaml as it is.
 
-    python -m flows.pipeline [--params FILE] [--task-runner R] [--stages PATTERN ...]
+    python -m flows.pipeline [--workers N] [--task-runner R] [--stages PATTERN ...] [--params FILE]
     python -m flows.pipeline serve --cron "0 3 * * *" | --interval SECONDS [same options]
 """
 
@@ -14,153 +15,81 @@ from __future__ import annotations
 
 import argparse
 import fcntl
-import fnmatch
-import json
 import logging
 import os
-import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 from prefect.states import Completed
+from prefect.task_runners import ThreadPoolTaskRunner
 
+from flows.pipeline_plan import (
+    Plan,
+    load_plan,
+    lock_stage_names,
+    outputs_summary,
+    restore_lock_order,
+    select,
+)
+from flows.pipeline_run import (
+    WORKERS_ENV,
+    StageFailed,
+    child_env,
+    default_workers,
+    run_stages,
+    stage_env,
+    stream,
+)
 from flows.runtime import (
-    RUNNER_ENV,
     add_runner_argument,
     logger,
     markdown_table,
+    positive,
     publish_markdown,
     publish_table,
-    run_cli,
-    stop_process_group,
 )
 from tasks.errors import DataError, ParamsError
-from tasks.io import write_text
 
 LOCK_NAME = "pipeline.lock"  # under .dvc/tmp/, which DVC keeps out of git
-
-
-class StageFailed(RuntimeError):
-    """A stage's `dvc repro` exited non-zero; the message names the stage and its last lines."""
+__all__ = ["StageFailed", "pipeline", "stage_order", "upstream_of", "clean_killed_temps", "select"]
 
 
 def stage_order(repo_dir: Path) -> list[str]:
-    """Every stage of the repo's dvc.yaml files, upstream first, ties in file order."""
-    from dvc.repo import Repo
-
-    with Repo(str(repo_dir)) as repo:
-        stages = list(repo.index.stages)
-        graph = repo.index.graph  # edges: stage -> a stage it depends on
-        rank = {s: i for i, s in enumerate(stages)}
-        upstream = {s: {d for _, d in graph.out_edges(s)} for s in stages}
-    done: list = []
-    while len(done) < len(stages):
-        ready = [s for s in stages if s not in done and upstream[s] <= set(done)]
-        done.append(min(ready, key=rank.__getitem__))
-    return [s.addressing for s in done]
+    """Every stage of the repo's dvc.yaml files in `dvc repro`'s own order (upstream first)."""
+    return load_plan(repo_dir).order
 
 
-def clean_killed_temps(repo_dir: Path) -> list[Path]:
+def upstream_of(repo_dir: Path) -> dict[str, set[str]]:
+    """Stage name -> names of every stage upstream of it (transitively)."""
+    return load_plan(repo_dir).upstream()
+
+
+def clean_killed_temps(repo_dir: Path, plan: Plan | None = None) -> list[Path]:
     """Remove the temporary folders and files that killed stage runs left beside every output."""
-    from dvc.repo import Repo
-
+    outs = [out for out in (plan or load_plan(repo_dir)).outs if may_have_temps(out)]
+    if not outs:
+        return []
+    # pandas and pyarrow come with tasks.io: only when there is something to look at
     from tasks.io import clean_stale_temps
 
     removed: list[Path] = []
-    with Repo(str(repo_dir)) as repo:
-        outs = [Path(out.fs_path) for stage in repo.index.stages for out in stage.outs]
     for out in outs:
         removed += clean_stale_temps(out)
     return removed
 
 
-def stale_stages(repo_dir: Path, targets: Sequence[str]) -> dict[str, list]:
-    """DVC's status of ``targets``: stage name -> what changed, for the stale ones only."""
-    from dvc.repo import Repo
-
-    with Repo(str(repo_dir)) as repo:
-        return dict(repo.status(targets=list(targets)))
-
-
-def upstream_of(repo_dir: Path) -> dict[str, set[str]]:
-    """Stage name -> names of every stage upstream of it (transitively)."""
-    from dvc.repo import Repo
-
-    with Repo(str(repo_dir)) as repo:
-        graph = repo.index.graph
-        direct = {s.addressing: {d.addressing for _, d in graph.out_edges(s)} for s in repo.index.stages}
-    closure: dict[str, set[str]] = {}
-
-    def up(name: str) -> set[str]:
-        if name not in closure:
-            closure[name] = set().union(*({d} | up(d) for d in direct[name])) if direct[name] else set()
-        return closure[name]
-
-    return {name: up(name) for name in direct}
-
-
-def select(order: Sequence[str], patterns: Sequence[str] | None) -> list[str]:
-    """The stages of ``order`` matching any glob pattern (all of them when none are given)."""
-    if not patterns:
-        return list(order)
-    unknown = [p for p in patterns if not fnmatch.filter(order, p)]
-    if unknown:
-        raise ParamsError(f"--stages: no stage matches {', '.join(unknown)}; stages: {', '.join(order)}")
-    return [s for s in order if any(fnmatch.fnmatch(s, p) for p in patterns)]
-
-
-def stage_env(task_runner: str | None) -> dict[str, str]:
-    """Environment of a stage process: same Prefect server, this Python first on PATH."""
-    env = dict(os.environ)
-    env.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    env["PYTHONUNBUFFERED"] = "1"
-    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
-    if "PREFECT_API_URL" not in env:  # an ephemeral server: stages report to this one too
-        from prefect.client.orchestration import get_client
-
-        with get_client(sync_client=True) as client:
-            env["PREFECT_API_URL"] = str(client.api_url).rstrip("/")
-    if task_runner:
-        env[RUNNER_ENV] = task_runner
-    return env
-
-
-@task(name="stage", cache_policy=NO_CACHE, task_run_name="{stage}")
-def run_stage(stage: str, repo_dir: str, env: dict[str, str]) -> float:
-    """`dvc repro --single-item <stage>`, its output streamed into this task run's log."""
-    log = logger()
-    start = time.monotonic()
-    cmd = [sys.executable, "-m", "dvc", "repro", "--single-item", stage]
-    tail: list[str] = []
-    # Its own process group, so that stopping this flow stops dvc and the stage with it.
-    with subprocess.Popen(cmd, cwd=repo_dir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          text=True, errors="replace", start_new_session=True) as proc:
-        assert proc.stdout is not None
-        try:
-            for raw in proc.stdout:
-                line = raw.rstrip("\n").split("\r")[-1].rstrip()  # a progress bar's last state
-                if line:
-                    log.info("%s", line)
-                    tail = [*tail[-19:], line]
-        except BaseException:  # SIGTERM (Prefect's TerminationSignal), Ctrl-C, a cancelled run
-            log.warning("pipeline: stopped; ending stage %s (dvc pid %d) and its children", stage, proc.pid)
-            stop_process_group(proc)
-            raise
-    if proc.returncode:
-        raise StageFailed(f"stage {stage} failed (dvc repro exit {proc.returncode}); its previous outputs "
-                          "are left as they were. Last lines:\n" + "\n".join(tail))
-    return time.monotonic() - start
-
-
-@task(name="stage", cache_policy=NO_CACHE, task_run_name="{stage}")
-def skip_stage(stage: str, reason: str) -> Completed:
-    """A stage DVC found up to date: shown as a task run in state Skipped."""
-    return Completed(name="Skipped", message=f"{stage}: {reason}")
+def may_have_temps(out: Path) -> bool:
+    """Whether ``out``'s folder holds a name like the temporaries tasks.io writes (``.NAME.tmp-...``)."""
+    prefix = f".{out.name}."
+    try:
+        return any(name.startswith(prefix) for name in os.listdir(out.parent))
+    except OSError:
+        return False
 
 
 @contextmanager
@@ -197,58 +126,43 @@ def pipeline_lock(repo_dir: Path, timeout_s: float) -> Iterator[bool]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def use_params(repo_dir: Path, params: str | None) -> None:
-    """Make ``params`` the repo's params.yaml (DVC reads only that file); no-op when it already is."""
-    if not params:
-        return
-    src, dest = Path(params), repo_dir / "params.yaml"
-    if not src.is_file():
-        raise ParamsError(f"{src}: params file not found")
-    if dest.is_file() and src.resolve() == dest.resolve():
-        return
-    text = src.read_text()
-    if not dest.is_file() or dest.read_text() != text:
-        logger().info("pipeline: %s copied over %s (DVC tracks params.yaml)", src, dest)
-        write_text(dest, text)
+@task(name="experiment", cache_policy=NO_CACHE, task_run_name="experiment {name}")
+def run_experiment(name: str, sets: list[str], targets: list[str], repo_dir: str, env: dict[str, str]) -> None:
+    """`dvc exp run --temp` with a preset's overrides: params.yaml and the workspace stay as they are."""
+    cmd = [sys.executable, "-m", "dvc", "exp", "run", "--temp", "-n", name, *sets, *targets]
+    code, tail = stream(cmd, repo_dir, child_env(env), f"experiment {name}")
+    if code:
+        raise StageFailed(f"experiment {name} failed (dvc exp run exit {code}); the workspace is as it was. "
+                          "Last lines:\n" + "\n".join(tail))
 
 
-def read_metrics(path: Path) -> dict:
-    """A JSON metrics file as a dict ({} when missing or unreadable: the summary must not fail)."""
-    try:
-        values = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return {}
-    return values if isinstance(values, dict) else {}
+def experiment(repo_dir: Path, params: Path, stages: list[str] | None, task_runner: str | None) -> list[dict]:
+    """Run ``params`` (a preset) as DVC experiment named after it; one row."""
+    from flows.presets import experiment_name, set_arguments
+
+    targets = select(load_plan(repo_dir).order, stages) if stages else []
+    name = f"{experiment_name(params)}-{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}"  # names are unique
+    logger().info("pipeline: %s runs as DVC experiment %s (dvc exp run --temp): params.yaml is left as it "
+                  "is; `dvc exp show` compares it, `dvc exp apply %s` brings its results here", params, name, name)
+    start = time.monotonic()
+    run_experiment(name, set_arguments(repo_dir / "params.yaml", params), targets, str(repo_dir),
+                   stage_env(task_runner))
+    rows = [{"stage": f"experiment {name}", "status": "ran", "seconds": round(time.monotonic() - start, 1)}]
+    publish_table("pipeline-stages", rows, "This run: one DVC experiment (dvc exp run --temp)")
+    return rows
 
 
-def outputs_summary(repo_dir: Path, rows: list[dict]) -> str:
-    """Markdown: the stage table, then the metrics and plots that dvc.yaml declares."""
-    from dvc.repo import Repo
-
-    lines = ["# Pipeline run", "", markdown_table(rows), ""]
-    with Repo(str(repo_dir)) as repo:
-        outs = [(s.addressing, o) for s in repo.index.stages for o in s.outs]
-    metrics = [(s, o.def_path) for s, o in outs if o.metric]
-    plots = [(s, o.def_path) for s, o in outs if o.plot]
-    if metrics:
-        lines += ["## Metrics", ""]
-        for stage, rel in metrics:
-            values = read_metrics(repo_dir / rel)
-            flat = ", ".join(f"{k}: {v:.4g}" if isinstance(v, float) else f"{k}: {v}"
-                             for k, v in values.items() if isinstance(v, (int, float, str)))
-            lines.append(f"- `{rel}` ({stage}){': ' + flat if flat else ''}")
-        lines.append("")
-    if plots:
-        lines += ["## Plots", "", "Render them to HTML with `dvc plots show` (opens dvc_plots/index.html).", ""]
-        lines += [f"- [{rel}]({(repo_dir / rel).resolve().as_uri()}) ({stage})" for stage, rel in plots]
-    return "\n".join(lines)
-
-
-@flow(name="pipeline")
+@flow(name="pipeline", task_runner=ThreadPoolTaskRunner(max_workers=32))
 def pipeline(repo: str = ".", params: str | None = None, task_runner: str | None = None,
-             stages: list[str] | None = None, lock_timeout_s: float = 3600.0) -> list[dict] | Completed:
-    """Run the stale stages of the DVC pipeline in ``repo``; returns one row per stage."""
+             stages: list[str] | None = None, lock_timeout_s: float = 3600.0,
+             workers: int | None = None) -> list[dict] | Completed:
+    """Run the stale stages of the DVC pipeline in ``repo``; returns one row per stage.
+
+    ``workers``: stages at once (default: $DLPIPES_PIPELINE_WORKERS, else 2). ``params``: a
+    params file other than params.yaml (a preset), run as a DVC experiment instead.
+    """
     repo_dir = Path(repo).resolve()
+    workers = workers or default_workers()
     log = logger()
     with pipeline_lock(repo_dir, lock_timeout_s) as held:
         if not held:
@@ -256,38 +170,25 @@ def pipeline(repo: str = ".", params: str | None = None, task_runner: str | None
                    f"{lock_timeout_s:.0f} s")
             log.warning("pipeline: %s", msg)
             return Completed(name="Skipped", message=msg)
-        use_params(repo_dir, params)
-        for path in clean_killed_temps(repo_dir):  # we hold the lock: no other run is writing
+        if params and Path(params).resolve() != (repo_dir / "params.yaml").resolve():
+            return experiment(repo_dir, Path(params), stages, task_runner)
+        plan = load_plan(repo_dir, status=True, patterns=stages)  # one DVC index load for all of it
+        order = select(plan.order, stages)
+        for path in clean_killed_temps(repo_dir, plan):  # we hold the lock: no other run is writing
             log.info("pipeline: removed %s, left by a killed stage", path)
-        order = select(stage_order(repo_dir), stages)
-        stale = stale_stages(repo_dir, order)
-        upstream = upstream_of(repo_dir)
-        log.info("pipeline: %d of %d stages stale: %s", len(stale), len(order), ", ".join(stale) or "none")
-        env = stage_env(task_runner) if stale else {}
+        log.info("pipeline: %d of %d stages stale: %s; up to %d at once", len(plan.stale), len(order),
+                 ", ".join(plan.stale) or "none", workers)
+        before = lock_stage_names(repo_dir)
         rows: list[dict] = []
-        ran: set[str] = set()
         try:
-            for stage in order:
-                if stage not in stale and upstream[stage] & ran:
-                    stale = {**stale, **stale_stages(repo_dir, [stage])}  # an upstream stage changed
-                if stage not in stale:
-                    skip_stage(stage, "up to date")
-                    rows.append({"stage": stage, "status": "skipped", "seconds": 0.0})
-                    continue
-                rows.append({"stage": stage, "status": "failed", "seconds": 0.0})
-                start = time.monotonic()
-                try:
-                    run_stage(stage, str(repo_dir), env)
-                finally:
-                    rows[-1]["seconds"] = round(time.monotonic() - start, 1)
-                rows[-1]["status"] = "ran"
-                ran.add(stage)
+            run_stages(repo_dir, plan, order, workers, task_runner, rows)
         finally:
-            done = {r["stage"] for r in rows}
-            rows += [{"stage": s, "status": "not run", "seconds": 0.0} for s in order if s not in done]
+            if any(r["status"] == "ran" for r in rows):
+                restore_lock_order(repo_dir, before, plan.order)
+            table = markdown_table(rows)
             publish_table("pipeline-stages", rows, "Stages of this run: ran, skipped (up to date), failed or not run")
-            publish_markdown("pipeline-summary", outputs_summary(repo_dir, rows), "Stages, metrics and plots")
-            log.info("pipeline:\n%s", markdown_table(rows))
+            publish_markdown("pipeline-summary", outputs_summary(repo_dir, plan, table), "Stages, metrics and plots")
+            log.info("pipeline:\n%s", table)
     return rows
 
 
@@ -298,7 +199,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="run once (default) or serve on a schedule")
     parser.add_argument("--repo", default=".", help="DVC repository (default: current folder)")
     parser.add_argument("--params", default=None,
-                        help="params file to use: copied over the repo's params.yaml, which DVC reads")
+                        help="a params file other than params.yaml (e.g. params-full.yaml): run as a DVC "
+                        "experiment (dvc exp run --temp); params.yaml and the workspace are left as they are")
+    parser.add_argument("--workers", type=positive, default=None,
+                        help=f"stages run at once (default: ${WORKERS_ENV}, else 2)")
     add_runner_argument(parser)
     parser.add_argument("--stages", nargs="+", metavar="PATTERN",
                         help="only these stages (names or globs such as 'tw_*'), in pipeline order")
@@ -314,9 +218,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.getLogger("prefect.task_runs").setLevel(logging.INFO)  # stage logs are the point here
+    if args.params and not Path(args.params).is_file():
+        raise ParamsError(f"{args.params}: params file not found")
     kwargs = {"repo": str(Path(args.repo).resolve()), "params": str(Path(args.params).resolve()) if args.params
               else None, "task_runner": args.task_runner, "stages": args.stages,
-              "lock_timeout_s": args.lock_timeout}
+              "lock_timeout_s": args.lock_timeout, "workers": args.workers or default_workers()}
     if not (Path(args.repo) / "dvc.yaml").is_file():
         raise DataError(f"{args.repo}: no dvc.yaml here (use --repo)")
     if args.action == "run":
@@ -338,5 +244,17 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def cli(argv: list[str] | None = None) -> None:
+    """``main`` with expected errors as a message and exit code 2 (like flows.runtime.run_cli,
+    without its model imports: a no-op run should not pay for loading torch)."""
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        code = main(argv)
+    except (ParamsError, DataError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)  # noqa: T201 - command-line output
+        sys.exit(2)
+    sys.exit(code or 0)
+
+
 if __name__ == "__main__":
-    run_cli(main)
+    cli()

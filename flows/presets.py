@@ -1,21 +1,26 @@
 """Params presets: whole params files made from params.yaml plus a few overrides.
 
-``params.yaml`` is the demo scale (the README's main command). The presets are complete
-files, so they can be passed anywhere a params file goes (``--params params-full.yaml``, or
-copied over params.yaml for ``dvc repro``), and are rendered from params.yaml so they never
-drift from it: ``python -m flows.presets`` rewrites them, ``--check`` fails when one is stale
-(the test suite runs it). The meaning of every key is commented in params.yaml.
+``params.yaml`` is the demo scale (the README's main command) and stays so: a preset never
+overwrites it. The presets are complete files, rendered from params.yaml so they never drift
+from it (``python -m flows.presets`` rewrites them, ``--check`` fails when one is stale; the
+test suite runs it). Stage commands take one directly (``--params params-full.yaml``); the
+pipeline flow runs one as a DVC experiment, ``dvc exp run --temp -n full -S key=value ...``
+with the keys that differ from params.yaml (:func:`set_arguments`), so the workspace, params.yaml
+and dvc.lock included, is left as it is. The meaning of every key is commented in params.yaml.
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
+import re
 import sys
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from tasks.errors import ParamsError
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -92,10 +97,56 @@ def render(name: str, base_text: str) -> str:
     return header + yaml.safe_dump(apply(yaml.safe_load(base_text), overrides), sort_keys=False, width=100)
 
 
+def flatten(params: dict, prefix: str = "") -> dict[str, Any]:
+    """Dotted key -> value for every leaf of ``params`` (a list is a leaf)."""
+    out: dict[str, Any] = {}
+    for key, value in params.items():
+        dotted = f"{prefix}{key}"
+        if isinstance(value, dict) and value:
+            out.update(flatten(value, f"{dotted}."))
+        else:
+            out[dotted] = value
+    return out
+
+
+def overrides(base: dict, other: dict, source: str = "params file") -> dict[str, Any]:
+    """The dotted keys whose value in ``other`` differs from ``base`` (a preset's overrides)."""
+    flat_base, flat_other = flatten(base), flatten(other)
+    unknown = sorted(set(flat_other) - set(flat_base))
+    if unknown:
+        raise ParamsError(f"{source}: {', '.join(unknown[:5])}: not in params.yaml")
+    return {k: v for k, v in flat_other.items() if flat_base[k] != v}
+
+
+def set_arguments(base_file: Path, params_file: Path) -> list[str]:
+    """`dvc exp run` options (``-S key=value``, values in YAML) that turn ``base_file`` into ``params_file``."""
+    base = yaml.safe_load(base_file.read_text()) or {}
+    other = yaml.safe_load(params_file.read_text()) or {}
+    args: list[str] = []
+    for key, value in overrides(base, other, str(params_file)).items():
+        text = yaml.safe_dump(value, default_flow_style=True, width=1 << 20).strip()
+        args += ["-S", f"{key}={text.removesuffix('...').strip()}"]
+    return args
+
+
+def experiment_name(params_file: Path) -> str:
+    """The DVC experiment a params file runs as: ``params-full.yaml`` -> ``full``."""
+    stem = params_file.name.removesuffix(".yaml").removesuffix(".yml")
+    return re.sub(r"[^A-Za-z0-9_-]+", "-", stem.removeprefix("params-")).strip("-") or "preset"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m flows.presets", description=__doc__)
     parser.add_argument("--check", action="store_true", help="only check that the presets are up to date")
+    parser.add_argument("--sets", metavar="PRESET", help="print a preset's `dvc exp run` options (-S key=value "
+                        "..., shell-quoted), e.g. eval \"dvc exp run --queue -n full $(python -m flows.presets --sets "
+                        "params-full.yaml)\"")
     args = parser.parse_args(argv)
+    if args.sets:
+        import shlex
+
+        print(shlex.join(set_arguments(ROOT / "params.yaml", Path(args.sets))))  # noqa: T201 - command output
+        return 0
     base_text = (ROOT / "params.yaml").read_text()
     stale = []
     for name in PRESETS:

@@ -126,8 +126,10 @@ def add_runner_argument(parser: argparse.ArgumentParser) -> None:
 
 def with_runner(flow_obj: Any, base: BaseParams, override: str | None = None) -> Any:
     """The flow with the task runner chosen by ``override``, ``$DLPIPES_TASK_RUNNER`` or params."""
+    from flows.nesting import as_child_run  # a stage started by the pipeline flow nests under it
+
     spec = override or os.environ.get(RUNNER_ENV) or base.task_runner
-    return flow_obj.with_options(task_runner=make_task_runner(spec, base.workers))
+    return as_child_run(flow_obj.with_options(task_runner=make_task_runner(spec, base.workers)))
 
 
 def run_cli(main: Callable[[list[str] | None], int | None], argv: Iterable[str] | None = None) -> None:

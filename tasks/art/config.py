@@ -53,18 +53,20 @@ class ArtParams(StrictModel):
     weights: str | None = None
     on_missing_weights: str = Field("skip", pattern="^(skip|fail)$")
     layers: dict[str, LayerWeights] = Field(default_factory=lambda: dict(DEFAULT_LAYERS))
-    size: int = Field(256, ge=32, le=2048)
-    steps: int = Field(300, ge=1)
+    size: int = Field(192, ge=32, le=2048)
+    steps: int = Field(100, ge=1)
     init: str = Field("content", pattern="^(content|noise)$")
     optimizer: str = Field("lbfgs", pattern="^(lbfgs|adam)$")
     lr: float = Field(1.0, gt=0)
     content_weight: float = Field(1.0, ge=0)
     style_weight: float = Field(1e4, ge=0)
     tv_weight: float = Field(0.0, ge=0)
-    precision: str = Field("auto", pattern="^(auto|fp32|bf16)$")
+    precision: str = Field("fp32", pattern="^(auto|fp32|bf16)$")
     threads: int = Field(2, ge=0)
-    snapshots: int = Field(6, ge=0)
-    pairs: tuple[Pair, ...] = Field(min_length=1, default=(Pair(content="builtin:china", style="builtin:swirls"),))
+    snapshots: int = Field(5, ge=0)
+    pairs: tuple[Pair, ...] = Field(min_length=1, default=(
+        Pair(content="builtin:china", style="builtin:swirls"),
+        Pair(content="builtin:flower", style="builtin:stained_glass")))
 
     @field_validator("backbone")
     @classmethod

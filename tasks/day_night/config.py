@@ -13,7 +13,7 @@ MODEL_KINDS = ("cnn", "backbone")
 
 
 class GenerateParams(StrictModel):
-    images: int = Field(1000, ge=0)
+    images: int = Field(600, ge=0)
     night_share: float = Field(0.5, gt=0, lt=1)
     sizes: tuple[tuple[int, int], ...] = Field(((640, 480), (800, 600), (1024, 768), (1280, 720)),
                                               min_length=1)
@@ -66,12 +66,12 @@ class SplitParams(SplitRuleParams):
 
 
 class ModelParams(StrictModel):
-    channels: tuple[int, ...] = Field((16, 32, 64), min_length=1, max_length=6)
+    channels: tuple[int, ...] = Field((8, 16, 32), min_length=1, max_length=6)
     dropout: float = Field(0.2, ge=0, lt=1)
     backbone: str = Field("mobilenet_v2", pattern="^(mobilenet_v2)$")
     backbone_weights: str | None = None
-    backbone_input: int | None = Field(224, ge=16, le=512)
-    head_l2: float = Field(0.01, ge=0)
+    backbone_input: int | None = Field(None, ge=16, le=512)
+    head_l2: float = Field(0.3, ge=0)
 
     @field_validator("channels")
     @classmethod
@@ -82,9 +82,9 @@ class ModelParams(StrictModel):
 
 
 class TrainParams(StrictModel):
-    model: str = Field("cnn", pattern="^(" + "|".join(MODEL_KINDS) + ")$")
+    model: str = Field("backbone", pattern="^(" + "|".join(MODEL_KINDS) + ")$")
     resolution: int | None = Field(None, ge=4)
-    epochs: int = Field(12, ge=1)
+    epochs: int = Field(10, ge=1)
     batch_size: int = Field(64, ge=1)
     lr: float = Field(0.003, gt=0)
     weight_decay: float = Field(1e-4, ge=0)
@@ -95,15 +95,15 @@ class TrainParams(StrictModel):
 
 
 class SweepParams(StrictModel):
-    epochs: int = Field(8, ge=1)
-    tolerance: float = Field(0.01, ge=0, lt=1)
-    choose_on: str = Field("dev", pattern="^(dev|check)$")
+    epochs: int = Field(4, ge=1)
+    tolerance: float = Field(0.02, ge=0, lt=1)
+    choose_on: str = Field("check", pattern="^(dev|check)$")
 
 
 class CheckParams(StrictModel):
     """The real-photo check: labelled photographs the model never trains on."""
 
-    manifest: str | None = None
+    manifest: str | None = "assets/day_night/real-photos/labels.csv"
 
 
 class HumanParams(StrictModel):

@@ -93,7 +93,7 @@ class ModelParams(StrictModel):
 class TrainParams(StrictModel):
     learn: Literal["adapter", "scratch"] = "adapter"
     adapter_hidden: int = Field(128, ge=1)
-    steps: int = Field(300, ge=1)
+    steps: int = Field(400, ge=1)
     people_per_batch: int = Field(16, ge=2)
     photos_per_person: int = Field(4, ge=2)
     lr: float = Field(2e-3, gt=0)

@@ -21,14 +21,27 @@ def _ordered_pair(v: tuple[float, float], what: str) -> tuple[float, float]:
 
 class TTSParams(StrictModel):
     enabled: bool = True
-    accents: tuple[str, ...] = ("en-us", "en-gb", "en-gb-scotland", "en-gb-x-rp", "en-029", "en-us-nyc")
-    variants: tuple[str, ...] = ("m1", "m2", "m3", "m4", "m5", "m6", "m7", "f1", "f2", "f3", "f4", "f5")
-    voices: int = Field(0, ge=0)
+    accents: tuple[str, ...] = ("en-us", "en-gb", "en-gb-scotland", "en-gb-x-rp", "en-029",
+                                "en-us-nyc", "en-gb-x-gbclan", "en-gb-x-gbcwmd")
+    variants: tuple[str, ...] = ("m1", "m2", "m3", "m4", "m5", "m6", "m7", "f1", "f2", "f3", "f4",
+                                 "f5", "Alex", "Andy", "Annie", "Denis", "Gene", "Jacky", "Lee",
+                                 "Mario", "Michael", "Mike", "Storm", "Tweaky", "adam", "anika",
+                                 "aunty", "belinda", "benjamin", "boris", "caleb", "david", "ed",
+                                 "edward", "grandma", "grandpa", "ian", "john", "linda", "max",
+                                 "michel", "norbert", "paul", "quincy", "rob", "robert", "shelby",
+                                 "steph", "travis", "victor", "zac", "Alicia", "Andrea",
+                                 "AnxiousAndy", "Diogo", "Gene2", "Henrique", "Hugo", "Marco",
+                                 "Nguyen", "Reed", "RicishayMax", "RicishayMax2", "RicishayMax3",
+                                 "announcer", "antonio", "edward2", "gustave", "iven", "iven2",
+                                 "iven3", "iven4", "kaukovalta", "klatt", "klatt2", "klatt3",
+                                 "klatt4", "klatt5", "klatt6", "m8", "marcelo", "miguel", "mike2",
+                                 "pablo", "pedro", "sandro", "steph2", "steph3")
+    voices: int = Field(120, ge=0)
     rates: tuple[int, ...] = Field((140, 175, 210), min_length=1)
     pitches: tuple[int, ...] = Field((35, 50, 65), min_length=1)
     negatives_per_voice: int = Field(0, ge=0)
-    negative_takes: int = Field(1, ge=1)
-    voices_per_shard: int = Field(8, ge=1)
+    negative_takes: int = Field(3, ge=1)
+    voices_per_shard: int = Field(5, ge=1)
 
     @field_validator("rates")
     @classmethod
@@ -57,7 +70,7 @@ BABBLE_WORDS = ("hello", "computer", "weather", "music", "yesterday", "kitchen",
 
 
 class GeneratedBackgrounds(StrictModel):
-    count: int = Field(24, ge=0)
+    count: int = Field(22, ge=0)
     seconds: float = Field(30.0, gt=0)
     kinds: tuple[str, ...] = BACKGROUND_KINDS
     babble_words: tuple[str, ...] = Field(BABBLE_WORDS, min_length=1)
@@ -84,13 +97,13 @@ class AudioChecks(StrictModel):
 class CrossEngineMaterial(StrictModel):
     """Words of engines and speakers never used in training, for the evaluate stage's cross-engine check."""
 
-    enabled: bool = False
+    enabled: bool = True
     dev_voices: tuple[str, ...] = ("jf_alpha", "jf_tebukuro")
     test_voices: tuple[str, ...] = ("jf_gongitsune", "jf_nezumi", "jm_kumo")
     speeds: tuple[float, ...] = Field((0.8, 0.9, 1.0, 1.1, 1.2), min_length=1)
     negative_words: int = Field(8, ge=0)
-    real_speech_dev: tuple[str, ...] = ()
-    real_speech_test: tuple[str, ...] = ()
+    real_speech_dev: tuple[str, ...] = ("/usr/share/asterisk/sounds/fr_CA_f_June",)
+    real_speech_test: tuple[str, ...] = ("/usr/share/asterisk/sounds/ru_RU_f_IvrvoiceRU",)
     real_speech_files: int = Field(150, ge=0)
     real_speech_max_s: float = Field(4.0, gt=0)
     shard_size: int = Field(12, ge=1)
@@ -115,9 +128,13 @@ class CrossEngineMaterial(StrictModel):
 
 
 class CollectParams(StrictModel):
-    sample_rate: int = Field(44100, ge=8000, le=96000)
+    sample_rate: int = Field(16000, ge=8000, le=96000)
     positive_word: str = Field("activate", min_length=1)
-    negative_words: tuple[str, ...] = Field(("active", "activity", "captivate", "motivate"), min_length=1)
+    negative_words: tuple[str, ...] = Field(("active", "activity", "activist", "captivate",
+                                             "motivate", "cultivate", "activation", "actor",
+                                             "navigate", "vacate", "hello", "computer", "weather",
+                                             "music", "yesterday", "kitchen", "seven", "tomorrow",
+                                             "window", "lights"), min_length=1)
     tts: TTSParams = TTSParams()
     user: UserFolders = UserFolders()
     generated_backgrounds: GeneratedBackgrounds = GeneratedBackgrounds()
@@ -140,9 +157,9 @@ class SplitParams(SplitRuleParams):
 
 
 class AugmentParams(StrictModel):
-    speed: tuple[float, float] = (1.0, 1.0)
-    eq_db: float = Field(0.0, ge=0)
-    reverb_prob: float = Field(0.0, ge=0, le=1)
+    speed: tuple[float, float] = (0.9, 1.1)
+    eq_db: float = Field(6.0, ge=0)
+    reverb_prob: float = Field(0.3, ge=0, le=1)
     rt60_s: tuple[float, float] = (0.2, 0.8)
 
     @field_validator("speed")
@@ -161,17 +178,17 @@ class AugmentParams(StrictModel):
 
 
 class SynthesizeParams(StrictModel):
-    clips: dict[str, int] = Field(default_factory=lambda: {"train": 400, "dev": 100, "test": 100})
+    clips: dict[str, int] = Field(default_factory=lambda: {"train": 2000, "dev": 300, "test": 300})
     clip_seconds: float = Field(10.0, gt=0)
-    ty: int = Field(1375, ge=1)
-    label_ones: int = Field(50, ge=1)
+    ty: int = Field(125, ge=1)
+    label_ones: int = Field(5, ge=1)
     positives: tuple[int, int] = (0, 4)
-    negatives: tuple[int, int] = (0, 2)
+    negatives: tuple[int, int] = (1, 3)
     background_db: tuple[float, float] = (-40.0, -25.0)
     word_to_background_db: tuple[float, float] = (5.0, 25.0)
     # Word-to-background range of the train split alone (None: word_to_background_db), so the
     # model can practise on harder mixes than dev and test are scored on.
-    train_word_to_background_db: tuple[float, float] | None = None
+    train_word_to_background_db: tuple[float, float] | None = (0.0, 25.0)
     augment: AugmentParams = AugmentParams()
     shard_size: int = Field(64, ge=1)
     hard_negatives_dir: str | None = None
@@ -206,42 +223,42 @@ class SynthesizeParams(StrictModel):
 
 
 class FeaturesParams(StrictModel):
-    kind: str = Field("spectrogram", pattern="^(spectrogram|logmel|speech_embedding)$")
-    sample_rate: int | None = Field(None, ge=8000, le=96000)
-    n_fft: int = Field(200, ge=16)
-    hop: int = Field(80, ge=1)
+    kind: str = Field("speech_embedding", pattern="^(spectrogram|logmel|speech_embedding)$")
+    sample_rate: int | None = Field(16000, ge=8000, le=96000)
+    n_fft: int = Field(640, ge=16)
+    hop: int = Field(320, ge=1)
     n_mels: int = Field(40, ge=1)
-    shard_size: int = Field(128, ge=1)
+    shard_size: int = Field(64, ge=1)
 
 
 class ModelParams(StrictModel):
-    conv_filters: int = Field(196, ge=1)
-    conv_kernel: int = Field(15, ge=1)
-    conv_stride: int = Field(4, ge=1)
-    gru_units: int = Field(128, ge=1)
+    conv_filters: int = Field(128, ge=1)
+    conv_kernel: int = Field(1, ge=1)
+    conv_stride: int = Field(1, ge=1)
+    gru_units: int = Field(96, ge=1)
     gru_layers: int = Field(2, ge=1)
     dropout: float = Field(0.2, ge=0, lt=1)
 
 
 class SpecAugmentParams(StrictModel):
-    freq_masks: int = Field(0, ge=0)
-    freq_width: int = Field(0, ge=0)
-    time_masks: int = Field(0, ge=0)
-    time_width: int = Field(0, ge=0)
+    freq_masks: int = Field(2, ge=0)
+    freq_width: int = Field(6, ge=0)
+    time_masks: int = Field(2, ge=0)
+    time_width: int = Field(3, ge=0)
 
 
 class TrainParams(StrictModel):
     model: ModelParams = ModelParams()
-    epochs: int = Field(10, ge=1)
-    batch_size: int = Field(16, ge=1)
-    learning_rate: float = Field(1e-3, gt=0)
+    epochs: int = Field(15, ge=1)
+    batch_size: int = Field(32, ge=1)
+    learning_rate: float = Field(0.003, gt=0)
     lr_schedule: Literal["constant", "cosine"] = "constant"
     warmup_epochs: float = Field(0.0, ge=0)
     weight_decay: float = Field(0.0, ge=0)
     pos_weight: float | None = Field(None, gt=0)
     negative_weight: float = Field(1.0, gt=0)
     negative_window_s: float = Field(0.5, gt=0)
-    ema_epochs: float = Field(0.0, ge=0)
+    ema_epochs: float = Field(2.0, ge=0)
     spec_augment: SpecAugmentParams = SpecAugmentParams()
     threads: int = Field(2, ge=1)
     dev_target_fa_per_hour: float = Field(0.5, ge=0)
@@ -264,9 +281,9 @@ class CrossEngineCheck(StrictModel):
 
 class EvaluateParams(StrictModel):
     target_fa_per_hour: float = Field(0.5, ge=0)
-    refractory_s: float = Field(1.0, ge=0)
+    refractory_s: float = Field(0.5, ge=0)
     match_window_s: float = Field(1.0, gt=0)
-    match_early_s: float = Field(0.0, ge=0)
+    match_early_s: float = Field(0.2, ge=0)
     negative_minutes: float = Field(30.0, gt=0)
     negative_words: tuple[int, int] = (1, 3)
     session_minutes: float = Field(10.0, gt=0)

@@ -65,4 +65,9 @@ def test_server_holds_flow_runs_task_runs_and_artifacts(two_runs):
     assert {"pipeline-stages", "pipeline-summary", "trigger-word-collect"} <= keys
     table = next(a for a in artifacts if a.key == "pipeline-stages" and "ran" in str(a.data))
     assert "tw_collect" in str(table.data)
+    # The stage's own flow run is nested under the pipeline run, through the stage's task run.
+    stage_run = next(r for r in flow_runs if r.parent_task_run_id)
+    parent = next(t for t in task_runs if t.id == stage_run.parent_task_run_id)
+    assert parent.name == "tw_collect" and parent.state.name == "Completed"
+    assert parent.flow_run_id in {r.id for r in pipeline_runs if r.parent_task_run_id is None}
 

@@ -57,13 +57,13 @@ def dvc(cwd: Path, *args: str, **kw):
     return sh([PY, "-m", "dvc", *args], cwd, **kw)
 
 
-def tiny_repo(dest: Path, params: dict | None = None) -> Path:
-    """A git + DVC repository with this project's code, dvc.yaml and tiny params."""
+def tiny_repo(dest: Path, params: dict | None = None, root: Path = ROOT) -> Path:
+    """A git + DVC repository with the code and dvc.yaml of ``root`` (this project) and tiny params."""
     dest.mkdir(parents=True, exist_ok=True)
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
     for name in ("flows", "tasks", "models"):
-        shutil.copytree(ROOT / name, dest / name, ignore=ignore)
-    shutil.copy(ROOT / "dvc.yaml", dest / "dvc.yaml")
+        shutil.copytree(root / name, dest / name, ignore=ignore)
+    shutil.copy(root / "dvc.yaml", dest / "dvc.yaml")
     write_params(dest / "params.yaml", params or tiny_params())
     git = ["git", "-c", "user.name=test", "-c", "user.email=test@example.invalid"]
     sh(["git", "init", "-q"], dest)

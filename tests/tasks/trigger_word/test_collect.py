@@ -58,7 +58,7 @@ def test_each_bad_file_gets_its_reason(tmp_path):
 def test_tts_plan_keeps_voices_whole_and_covers_the_grid():
     p = CollectParams(negative_words=("active", "motivate", "hello"),
                       tts=TTSParams(accents=("en-us", "en-gb"), variants=("m1", "f1", "m3"), voices=4,
-                                    rates=(150, 200), pitches=(40, 60), voices_per_shard=3))
+                                    rates=(150, 200), pitches=(40, 60), voices_per_shard=3, negative_takes=1))
     shards = tts_plan(p, seed=0)
     items = [it for s in shards for it in s]
     voices = {it.utterance.voice for it in items}
@@ -72,9 +72,10 @@ def test_tts_plan_keeps_voices_whole_and_covers_the_grid():
 
 
 def test_negative_takes_say_each_word_at_distinct_rates_and_pitches():
-    tts = dict(accents=("en-us", "en-gb"), variants=("m1", "f1"), rates=(150, 200), pitches=(40, 60))
+    tts = dict(accents=("en-us", "en-gb"), variants=("m1", "f1"), rates=(150, 200), pitches=(40, 60), voices=0)
     words = ("active", "captivate", "hello")
-    one = [it for s in tts_plan(CollectParams(negative_words=words, tts=TTSParams(**tts)), seed=0) for it in s]
+    one = [it for s in tts_plan(CollectParams(negative_words=words, tts=TTSParams(**tts, negative_takes=1)), seed=0)
+           for it in s]
     three = [it for s in tts_plan(CollectParams(negative_words=words, tts=TTSParams(**tts, negative_takes=3)),
                                   seed=0) for it in s]
     assert [it for it in three if it.kind == "positive"] == [it for it in one if it.kind == "positive"]
