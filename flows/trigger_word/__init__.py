@@ -7,5 +7,6 @@ from flows.trigger_word.features import features
 from flows.trigger_word.split import split
 from flows.trigger_word.synthesize import synthesize
 from flows.trigger_word.train import train
+from flows.trigger_word.word_encoder import word_encoder
 
-__all__ = ["collect", "dataset", "evaluate", "features", "split", "synthesize", "train"]
+__all__ = ["collect", "dataset", "evaluate", "features", "split", "synthesize", "train", "word_encoder"]
