@@ -51,6 +51,8 @@ def pk_batches(labels: np.ndarray, p: int, k: int, rng: np.random.Generator) -> 
     with replacement when a label has fewer)."""
     by_label = {lab: np.flatnonzero(labels == lab) for lab in np.unique(labels)}
     usable = [lab for lab, ix in by_label.items() if len(ix) >= 2]
+    if not usable:
+        return
     rounds = max(1, int(np.ceil(len(labels) / (p * k))))
     for _ in range(rounds):
         chosen = rng.choice(usable, size=min(p, len(usable)), replace=False)
