@@ -27,7 +27,13 @@ from tasks.trigger_word.word_data import (
     strip_steps,
     windows,
 )
-from tasks.trigger_word.word_encoder import WindowSet, embed_windows, save_encoder, train_encoder
+from tasks.trigger_word.word_encoder import (
+    WindowEmbedder,
+    WindowSet,
+    embed_windows,
+    save_encoder,
+    train_encoder,
+)
 from tasks.trigger_word.word_encoder_config import VOCABULARY, WordEncoderParams
 from tasks.trigger_word.word_eval import curve, enrolments, negative_segments, pick_lambda, report
 
@@ -124,8 +130,6 @@ def run(out: Path, collect_dir: Path, split_dir: Path, params: WordEncoderParams
              len(dev_set.labels), time.perf_counter() - t0)
     model, history = train_encoder(train, dev_set, params, seed)
     bank = make_bank(model, train, params, seed)
-    from tasks.trigger_word.word_encoder import WindowEmbedder
-
     embedder = WindowEmbedder(model, params.threads)
     dev_enrols = enrolments(dev_pos, embedder, bank, bgs["dev"], params, seed)
     dev_segs, dev_hours = negative_segments(dev_neg, embedder, bgs["dev"], params, seed)
