@@ -48,6 +48,12 @@ def build_parser() -> argparse.ArgumentParser:
                    "(a new folder, or one this command wrote before)")
     p.add_argument("--force", action="store_true", help="write into --chime-dir even if dlpipes did not create it")
     add_params_argument(p)
+    p = sub.add_parser("enrol-word", help="a detector for any word from 3-10 recordings of it (no retraining)")
+    p.add_argument("recordings", nargs="+", type=Path, help="3-10 recordings of the word (any rate, mono or stereo)")
+    p.add_argument("--out", required=True, type=Path, help="detector folder to write: new, or one this command wrote")
+    p.add_argument("--encoder", type=Path, help="word encoder folder (default: the word_encoder stage's output)")
+    p.add_argument("--force", action="store_true", help="replace --out even if it was not written by dlpipes")
+    add_params_argument(p)
     p = sub.add_parser("feedback", help="copy the false accepts mined by evaluate into a new hard-negatives round")
     add_params_argument(p)
     return parser
@@ -62,6 +68,10 @@ def main(argv: list[str] | None = None) -> int:
 
         return detect_main(args.files, args.checkpoint or layout.model, args.threshold, args.chime_dir,
                            force=args.force)
+    if args.command == "enrol-word":
+        from flows.trigger_word.enrol_word import main as enrol_main
+
+        return enrol_main(args.recordings, args.out, args.encoder or layout.word_encoder, force=args.force)
     if args.command == "feedback":
         from tasks.trigger_word.hard_negatives import feedback
 

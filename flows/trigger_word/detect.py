@@ -22,6 +22,7 @@ from models.trigger_word import TriggerWordConfig, TriggerWordModel
 from tasks.audio.io import AudioReadError, path_problem
 from tasks.io import OUTPUT_MARKER, atomic_file, check_output_dir, write_marker
 from tasks.trigger_word.detection import detect
+from tasks.trigger_word.enrol import EnrolledDetector, is_enrolled
 from tasks.trigger_word.inference import Scorer, score_file, write_with_chimes
 from tasks.trigger_word.modeling import feature_spec, normaliser
 
@@ -67,7 +68,7 @@ def prepare_chime_dir(chime_dir: Path, paths: list[Path], force: bool = False) -
         write_marker(chime_dir, "flows.trigger_word detect --chime-dir")
 
 
-def detect_files(paths: list[Path], detector: Detector, chime_dir: Path | None = None) -> Iterator[dict]:
+def detect_files(paths: list[Path], detector: Detector | EnrolledDetector, chime_dir: Path | None = None) -> Iterator[dict]:
     names = chime_names(paths)
     for path in paths:
         try:
@@ -89,7 +90,7 @@ def main(paths: list[Path], checkpoint: Path, threshold: float | None, chime_dir
          force: bool = False) -> int:
     if chime_dir is not None:  # checked before the model loads; created once it has
         check_output_dir(chime_dir, [("FILE", p) for p in paths], force=force, flag="--chime-dir")
-    detector = Detector(checkpoint, threshold)
+    detector = EnrolledDetector(checkpoint, threshold) if is_enrolled(checkpoint) else Detector(checkpoint, threshold)
     if chime_dir is not None:
         prepare_chime_dir(chime_dir, paths, force)
     failures = 0

@@ -9,6 +9,7 @@ from pydantic import Field, field_validator, model_validator
 
 from tasks.audio.noise import KINDS as BACKGROUND_KINDS
 from tasks.config import SplitRuleParams, StrictModel
+from tasks.trigger_word.word_encoder_config import WordEncoderParams
 
 SPLITS = ("train", "dev", "test")
 
@@ -309,6 +310,7 @@ class TriggerWordParams(StrictModel):
     features: FeaturesParams = FeaturesParams()
     train: TrainParams = TrainParams()
     evaluate: EvaluateParams = EvaluateParams()
+    word_encoder: WordEncoderParams = WordEncoderParams()  # the trigger word by embeddings (enrol-word)
 
 
 class Layout:
@@ -335,3 +337,7 @@ class Layout:
         self.det_cross_test = self.reports / "det_cross_engine_test.csv"
         self.det_cross_dev = self.reports / "det_cross_engine_dev.csv"
         self.cross_engine = self.collect / "cross_engine"  # words of engines never in training
+        self.word_encoder = root / "word_encoder"  # the encoder enrol-word uses, with its threshold rule
+        self.word_encoder_metrics = self.reports / "word_encoder_metrics.json"
+        self.word_encoder_history = self.reports / "word_encoder_history.csv"
+        self.word_encoder_dev_curve = self.reports / "word_encoder_dev_curve.csv"

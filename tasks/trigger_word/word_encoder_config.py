@@ -1,0 +1,77 @@
+"""Typed params of the word encoder stage (``trigger_word.word_encoder`` in params.yaml).
+
+Kept apart from :mod:`tasks.trigger_word.config` (which only imports this class) so the
+trigger word by embeddings can move as one piece.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field, model_validator
+
+from tasks.config import StrictModel
+
+# Everyday English words the encoder may also train on, said by espeak-ng train voices
+# (more distinct words teach it what makes two words differ). None is a held-out word.
+VOCABULARY = (
+    "apple", "river", "yellow", "mountain", "basket", "candle", "doctor", "engine", "forest", "guitar",
+    "hammer", "island", "jacket", "ladder", "mirror", "napkin", "orange", "pencil", "rabbit", "silver",
+    "tunnel", "velvet", "wallet", "zebra", "bottle", "castle", "dinner", "finger", "garlic", "harbor",
+    "insect", "jungle", "kettle", "lemon", "magnet", "needle", "oyster", "puzzle", "rocket", "saddle",
+    "turtle", "valley", "winter", "anchor", "banner", "carpet", "desert", "falcon", "goblin", "helmet",
+    "button", "monkey", "planet", "sunday", "ticket", "butter", "camera", "dragon", "flower", "garage",
+    "honey", "letter", "market", "office", "parrot", "salad", "tiger", "under", "violin", "bridge",
+    "circle", "danger", "energy", "family", "golden", "hunter", "invite", "jelly", "lesson", "memory",
+    "nature", "object", "pocket", "quiet", "record", "signal", "temple", "useful", "vision", "wonder",
+    "arrow", "beacon", "cobalt", "domino", "echo", "fabric", "gravity", "horizon", "igloo", "jasmine",
+    "blanket", "cabinet", "dolphin", "elephant", "fountain", "granite", "history", "kingdom", "lobster", "mustard",
+    "notebook", "pattern", "quarter", "reptile", "sandwich", "thunder", "umbrella", "vitamin", "whistle", "balcony",
+)
+
+
+class WordEncoderParams(StrictModel):
+    """The trigger word by embeddings: its encoder's data, training, threshold rule and check."""
+
+    # Words never trained on: enrolled and measured in the dev and test checks.
+    held_out_words: tuple[str, ...] = ("activate",)
+    dev_words: tuple[str, ...] = ("marmalade", "lighthouse")
+    test_words: tuple[str, ...] = ("pineapple", "saxophone")
+    vocabulary: int = Field(120, ge=0, le=len(VOCABULARY))
+    vocabulary_voices: int = Field(16, ge=1)
+    train_voices: int = Field(0, ge=0)
+    train_takes: int = Field(3000, ge=0)
+    eval_voices: int = Field(8, ge=1)
+    window_steps: int = Field(12, ge=2)
+    jitter_steps: int = Field(2, ge=0)
+    train_word_to_background_db: tuple[float, float] = (0.0, 25.0)
+    word_to_background_db: tuple[float, float] = (0.0, 15.0)
+    background_db: tuple[float, float] = (-40.0, -25.0)
+    hidden: int = Field(96, ge=4)
+    dim: int = Field(64, ge=2)
+    dropout: float = Field(0.1, ge=0, lt=1)
+    epochs: int = Field(12, ge=1)
+    batch_words: int = Field(16, ge=2)
+    batch_takes: int = Field(6, ge=2)
+    learning_rate: float = Field(2e-3, gt=0)
+    margin: float = Field(0.4, gt=0)
+    bank_windows: int = Field(4000, ge=10)
+    bank_quantile: float = Field(0.999, gt=0, le=1)
+    agree_quantile: float = Field(0.99, gt=0, le=1)
+    enrol_takes: int = Field(3, ge=3, le=10)
+    target_fa_per_hour: float = Field(0.5, ge=0)
+    negative_minutes: float = Field(10.0, gt=0)
+    refractory_s: float = Field(1.0, ge=0)
+    match_window_s: float = Field(1.0, gt=0)
+    match_early_s: float = Field(0.3, ge=0)
+    evaluate_test: bool = True
+    threads: int = Field(2, ge=1)
+
+    @model_validator(mode="after")
+    def _words_apart(self) -> WordEncoderParams:
+        held = {w.lower() for w in (*self.held_out_words, *self.dev_words, *self.test_words)}
+        if clash := sorted(held & set(VOCABULARY[:self.vocabulary])):
+            raise ValueError(f"held-out words {clash} are in the encoder's training vocabulary")
+        for name in ("train_word_to_background_db", "word_to_background_db", "background_db"):
+            lo, hi = getattr(self, name)
+            if lo > hi:
+                raise ValueError(f"{name}: first value must not exceed the second")
+        return self

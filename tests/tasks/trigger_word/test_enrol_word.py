@@ -1,0 +1,154 @@
+"""enrol-word and detect with an enrolled word, on a small word encoder trained here on real
+espeak-ng takes over the real frozen frontend; and the refusals of bad enrolment input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from flows.trigger_word.__main__ import main
+from models.checkpoint import CheckpointError
+from tasks.audio import speech_embedding as se
+from tasks.audio.io import resample
+from tasks.errors import DataError
+from tasks.trigger_word.word_data import RATE, espeak_takes, mix_word, strip_steps, windows
+from tasks.trigger_word.word_encoder import (
+    WindowSet,
+    embed_windows,
+    load_encoder,
+    save_encoder,
+    train_encoder,
+)
+from tasks.trigger_word.word_encoder_config import WordEncoderParams
+
+WORDS = ("window", "yesterday", "kitchen", "computer", "music", "tomorrow", "hello", "seven")
+TRAIN_VOICES = [f"tts:{a}+{v}" for a in ("en-us", "en-gb", "en-029") for v in ("m1", "m3", "f2", "f4")]
+USER = "tts:en-gb-scotland+m5"  # never in the encoder's training
+GRID = [(r, p) for r in (130, 160, 190, 220) for p in (40, 60)]
+
+
+def noise(seconds: float, seed: int, level: float = 0.01) -> np.ndarray:
+    return (level * np.random.default_rng(seed).standard_normal(int(seconds * RATE))).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def encoder(tmp_path_factory) -> Path:
+    """A small encoder trained on 8 words x 12 voices (the user's voice is not among them)."""
+    params = WordEncoderParams(epochs=16, batch_words=8, batch_takes=6, hidden=48, dim=32, bank_windows=400,
+                               held_out_words=(), dev_words=(), test_words=(), vocabulary=0)
+    rng = np.random.default_rng(0)
+    plan = [(w, g, *GRID[int(rng.integers(len(GRID)))]) for w in WORDS for g in TRAIN_VOICES for _ in range(3)]
+    takes = espeak_takes(plan)
+    frontend = se.SpeechEmbedding()
+    labels = {w: i for i, w in enumerate(WORDS)}
+    bgs = [noise(20, s) for s in range(3)]
+    steps, ends = strip_steps(frontend, takes, bgs, rng, (5.0, 25.0), (-40.0, -30.0))
+    train = WindowSet(steps, ends, np.asarray([labels[t.text] for t in takes]))
+    model, history = train_encoder(train, train, params, 0)
+    assert history[-1]["train_loss"] < history[0]["train_loss"]
+    # The bank holds other words than the ones enrolled below, as the shipped bank never holds
+    # the held-out words the stage measures on.
+    others, _ = strip_steps(frontend, [t for t in takes if t.text not in ("kitchen", "computer")], bgs, rng,
+                            (5.0, 25.0), (-40.0, -30.0))
+    idx = rng.integers(params.window_steps - 1, len(others), size=400)
+    bank = embed_windows(model, windows(others, idx, params.window_steps, np.zeros(400, np.int64)))
+    out = tmp_path_factory.mktemp("encoder") / "encoder"
+    save_encoder(out, model, bank, {"lambda": 0.3, "bank_quantile": 0.999, "agree_quantile": 0.99},
+                 {"jitter_steps": params.jitter_steps})
+    return out
+
+
+@pytest.fixture(scope="module")
+def user_takes(tmp_path_factory) -> dict[str, list[Path]]:
+    """A new voice's takes of three words, as a user's files: 44.1 kHz stereo WAV and 22.05 kHz mono FLAC."""
+    root = tmp_path_factory.mktemp("recordings")
+    out: dict[str, list[Path]] = {}
+    for word in ("kitchen", "computer", "yesterday"):
+        takes = espeak_takes([(word, USER, r, p) for r, p in GRID[:5]])
+        for i, t in enumerate(takes):
+            padded = np.concatenate([noise(0.3, i), t.wave + noise(len(t.wave) / RATE, 10 + i), noise(0.3, 20 + i)])
+            if i % 2:
+                path = root / f"{word}-{i}.flac"
+                sf.write(path, resample(padded, RATE, 22050), 22050)
+            else:
+                path = root / f"{word}-{i}.wav"
+                sf.write(path, np.repeat(resample(padded, RATE, 44100)[:, None], 2, axis=1), 44100)
+            out.setdefault(word, []).append(path)
+        out[f"{word}-wave"] = takes  # type: ignore[assignment]
+    return out
+
+
+def pasted(path: Path, word: np.ndarray, end_s: float, seed: int) -> Path:
+    x = noise(6.0, seed, 0.005)
+    mix_word(x, word, int(end_s * RATE) - len(word), 15.0, 20 * np.log10(0.005))
+    sf.write(path, x, RATE)
+    return path
+
+
+def test_enrol_word_builds_a_detector_that_finds_the_word_and_not_another(encoder, user_takes, tmp_path, capsys):
+    out = tmp_path / "kitchen-detector"
+    assert main(["enrol-word", "--encoder", str(encoder), "--out", str(out), *map(str, user_takes["kitchen"][:3])]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["takes"] == 3 and 0 < summary["threshold"] < 1
+    doc = json.loads((out / "detector.json").read_text())
+    assert [t["file"] for t in doc["takes"]] == [str(p) for p in user_takes["kitchen"][:3]]
+    assert (out / "enrolled.npy").is_file() and (out / ".dlpipes-output").is_file()
+    load_encoder(out / "encoder")  # a complete copy of the encoder travels with the detector
+
+    found = pasted(tmp_path / "kitchen.wav", user_takes["kitchen-wave"][4].wave, 3.0, 1)  # a take not enrolled
+    other = pasted(tmp_path / "computer.wav", user_takes["computer-wave"][4].wave, 3.0, 2)
+    assert main(["detect", "--checkpoint", str(out), str(found), str(other)]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [line["file"] for line in lines] == [str(found), str(other)]
+    assert [d["time_s"] for d in lines[0]["detections"]] and all(
+        2.6 <= d["time_s"] <= 4.0 for d in lines[0]["detections"]), lines[0]
+    assert lines[1]["detections"] == [], lines[1]
+
+    # The same recordings again: the folder is ours, so it is replaced; same bytes.
+    before = (out / "detector.json").read_bytes()
+    assert main(["enrol-word", "--encoder", str(encoder), "--out", str(out), *map(str, user_takes["kitchen"][:3])]) == 0
+    assert (out / "detector.json").read_bytes() == before
+
+
+def test_bad_enrolment_input_is_refused_naming_the_files(encoder, user_takes, tmp_path):
+    kitchen = user_takes["kitchen"]
+    with pytest.raises(DataError, match="3-10 recordings"):
+        main(["enrol-word", "--encoder", str(encoder), "--out", str(tmp_path / "a"), *map(str, kitchen[:2])])
+    silent = tmp_path / "silent.wav"
+    sf.write(silent, np.zeros(RATE, np.float32), RATE)
+    with pytest.raises(DataError, match=r"only 2 usable take.*silent\.wav: silent"):
+        main(["enrol-word", "--encoder", str(encoder), "--out", str(tmp_path / "b"), str(silent), *map(str, kitchen[:2])])
+    with pytest.raises(DataError, match=r"only 2 usable take.*the same audio as"):
+        main(["enrol-word", "--encoder", str(encoder), "--out", str(tmp_path / "c"), *map(str, kitchen[:2]),
+              str(kitchen[0])])
+    wrong = user_takes["yesterday"][0]
+    with pytest.raises(DataError, match=rf"do not sound like the same word.*{wrong.name}"):
+        main(["enrol-word", "--encoder", str(encoder), "--out", str(tmp_path / "d"), *map(str, kitchen[:3]), str(wrong)])
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("keep me")
+    with pytest.raises(DataError, match="not written by dlpipes"):
+        main(["enrol-word", "--encoder", str(encoder), "--out", str(mine), *map(str, kitchen[:3])])
+    assert (mine / "notes.txt").read_text() == "keep me"
+    assert not any((tmp_path / n).exists() for n in "abcd")
+
+
+def test_missing_or_damaged_encoder_files_are_named(encoder, user_takes, tmp_path):
+    import shutil
+
+    broken = tmp_path / "encoder"
+    shutil.copytree(encoder, broken)
+    (broken / "bank.npy").unlink()
+    with pytest.raises(CheckpointError, match=r"bank\.npy"):
+        main(["enrol-word", "--encoder", str(broken), "--out", str(tmp_path / "x"), *map(str, user_takes["kitchen"][:3])])
+    shutil.copy(encoder / "bank.npy", broken / "bank.npy")
+    (broken / "model.safetensors").write_bytes(b"not weights")
+    with pytest.raises(CheckpointError, match=r"model\.safetensors"):
+        main(["enrol-word", "--encoder", str(broken), "--out", str(tmp_path / "x"), *map(str, user_takes["kitchen"][:3])])
+    with pytest.raises(CheckpointError, match="word encoder folder not found"):
+        main(["enrol-word", "--encoder", str(tmp_path / "nowhere"), "--out", str(tmp_path / "x"),
+              *map(str, user_takes["kitchen"][:3])])
