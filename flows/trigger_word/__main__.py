@@ -45,6 +45,13 @@ def build_parser() -> argparse.ArgumentParser:
                    "(a new folder, or one this command wrote before)")
     p.add_argument("--force", action="store_true", help="write into --chime-dir even if dlpipes did not create it")
     add_params_argument(p)
+    p = sub.add_parser("export", help="write one synthesized clip or collected word out as a WAV, for listening")
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("--clip", help="clip id, e.g. train-0000042 (see clips/clips.parquet)")
+    which.add_argument("--word", help="word or background id (see collect/*.parquet)")
+    p.add_argument("--out", type=Path, required=True, help="WAV file to write")
+    p.add_argument("--from", dest="source", type=Path, help="a `dataset` output folder (default: the pipeline's data)")
+    add_params_argument(p)
     p = sub.add_parser("feedback", help="copy the false accepts mined by evaluate into a new hard-negatives round")
     add_params_argument(p)
     return parser
@@ -59,6 +66,14 @@ def main(argv: list[str] | None = None) -> int:
 
         return detect_main(args.files, args.checkpoint or layout.model, args.threshold, args.chime_dir,
                            force=args.force)
+    if args.command == "export":
+        from tasks.trigger_word.export import export
+
+        src = args.source
+        written = export(args.out, clips_dir=src or layout.clips, collect_dir=src / "collect" if src else layout.collect,
+                         clip_id=args.clip, word_id=args.word)
+        print(written)  # noqa: T201 - command output
+        return 0
     if args.command == "feedback":
         from tasks.trigger_word.hard_negatives import feedback
 
