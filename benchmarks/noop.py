@@ -7,6 +7,11 @@ shrunken trigger-word params) and runs its pipeline once, untimed. Then, against
 Prefect server started here, it times ``dvc repro`` with nothing stale and ``python -m
 flows.pipeline`` with nothing stale (whole processes, as a scheduler runs them), the median of
 ``--repeat`` runs each, next to ``dvc status`` as the baseline. Goals: < 3 s and < 15 s.
+
+``--dvc-only`` times only ``dvc status`` and ``dvc repro`` (no build, no server, no flow): with
+``--repo .`` that is the no-op of this checkout's own data. ``--layouts full`` (or ``demo``)
+runs :mod:`benchmarks.noop_layouts`: the full-scale file counts, one file per word and clip
+against shards, without running the pipeline.
 """
 
 from __future__ import annotations
@@ -37,7 +42,20 @@ def main() -> None:
     parser.add_argument("--repo", type=Path, help="an existing DVC repo to time (default: a tiny copy)")
     parser.add_argument("--stages", nargs="+", default=[], help="only these stage names, no globs (default: all)")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--dvc-only", action="store_true", help="only dvc status and dvc repro, no build or flow")
+    parser.add_argument("--layouts", choices=["full", "demo"], help="run benchmarks.noop_layouts at this scale")
     args = parser.parse_args()
+    if args.layouts:
+        from benchmarks.noop_layouts import main as layouts
+
+        return layouts(["--scale", args.layouts, "--repeat", str(args.repeat)])
+    if args.dvc_only:
+        repo = (args.repo or Path(".")).resolve()
+        status = timed([PY, "-m", "dvc", "status", *args.stages], repo, {}, args.repeat)
+        repro = timed([PY, "-m", "dvc", "repro", *args.stages], repo, {}, args.repeat)
+        print(f"{repo}: no-op `dvc status` {status:.2f} s, `dvc repro` {repro:.2f} s (median of {args.repeat}; "
+              "goal < 3 s)")
+        return None
     with tempfile.TemporaryDirectory() as tmp:
         repo = args.repo.resolve() if args.repo else tiny_repo(Path(tmp) / "repo")
         server = Server(Path(tmp) / "prefect")

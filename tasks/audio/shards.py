@@ -20,6 +20,7 @@ import hashlib
 import io
 import os
 import re
+import uuid
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -28,6 +29,7 @@ import soundfile as sf
 
 from tasks.audio.io import pcm16_wav_samples, wav_truncation
 from tasks.errors import DataError
+from tasks.io import atomic_file
 
 _REF = re.compile(r"(?P<file>.+\.wav)#(?P<start>\d+):(?P<stop>\d+)")
 _SCALE = np.float32(1.0 / 32768.0)
@@ -83,7 +85,8 @@ class ShardWriter:
         self.root, self.name, self.sample_rate = Path(root), name, sample_rate
         self.path = self.root / name
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        # the project's temporary-name pattern (tasks.io), so a killed run's leftovers are recognised
+        self._tmp = self.path.with_name(f".{self.path.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
         self._f = open(self._tmp, "wb")  # noqa: SIM115 - closed in close()/abort()
         self._f.write(_wav_header(0, sample_rate))
         self.samples = 0
@@ -186,11 +189,7 @@ def write_ref_wav(root: Path | str, ref: str, out: Path | str) -> Path:
     if data.ndim != 1:
         raise ValueError(f"{ref}: only mono recordings are exported, this one has shape {data.shape}")
     rate = sf.info(str(Path(root) / parse_ref(ref)[0])).samplerate
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as f:
+    with atomic_file(out) as tmp, open(tmp, "wb") as f:
         f.write(_wav_header(data.nbytes, rate))
         f.write(memoryview(data).cast("B"))
-    os.replace(tmp, out)
-    return out
+    return Path(out)

@@ -217,6 +217,7 @@ def test_export_writes_clips_and_words_that_read_back_equal(pipeline_run, tmp_pa
 def test_detect_command_reports_bad_files_and_goes_on(pipeline_run, tmp_path, capsys):
     root, params_file = pipeline_run
     good = export_clip(params_file, root / "clips", tmp_path / "clip-0.wav")
+    capsys.readouterr()  # export's own output
     bad = tmp_path / "broken.wav"
     bad.write_bytes(b"RIFF not really audio")
     missing = tmp_path / "missing.flac"
@@ -453,5 +454,6 @@ def test_logmel_preset_features_train_and_detect(logmel_run, tmp_path, capsys):
     m = json.loads((root / "reports" / "eval_metrics.json").read_text())
     assert 0 < m["threshold"] < 1 and "cross_engine_test_false_reject_rate" not in m
     clip = export_clip(params_file, root / "clips", tmp_path / "clip-0.wav")
+    capsys.readouterr()  # export's own output
     assert main(["detect", "--params", str(params_file), str(clip)]) == 0
     assert isinstance(json.loads(capsys.readouterr().out)["detections"], list)
