@@ -96,6 +96,8 @@ class ShardWriter:
         data = np.ascontiguousarray(pcm, dtype="<i2")
         if data.ndim != 1:
             raise ValueError(f"{self.name}: a shard holds mono recordings, got shape {data.shape}")
+        if 36 + 2 * (self.samples + len(data)) > 0xFFFFFFFF:
+            raise ValueError(f"{self.name}: a WAV shard holds at most 4 GB; make the task's shard smaller")
         self._f.write(memoryview(data).cast("B"))
         start = self.samples
         self.samples += len(data)
