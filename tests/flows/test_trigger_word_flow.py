@@ -144,6 +144,12 @@ def test_dataset_command_on_user_recordings(user_folders, tmp_path, real_params)
     sources = {ev["source"] for evs in clips.events for ev in evs}
     assert sources and all((out / parse_ref(s)[0]).is_file() for s in sources)
     assert all(s.startswith("collect/") for s in sources)
+    # export reads a dataset folder too: a word from its collect shards, a clip from its own WAV
+    word = pd.read_parquet(out / "collect" / "positives.parquet").iloc[0]
+    for flag, ident, n in (("--word", word.word_id, word.samples), ("--clip", clips.clip_id.iloc[0], clips.samples.iloc[0])):
+        assert main(["export", "--params", str(params_file), "--from", str(out), flag, ident,
+                     "--out", str(tmp_path / "x.wav")]) == 0
+        assert sf.info(str(tmp_path / "x.wav")).frames == n
     first = hash_tree(out)
     assert main(argv) == 0
     assert hash_tree(out) == first
