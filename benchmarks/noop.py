@@ -9,11 +9,17 @@ flows.pipeline`` with nothing stale (whole processes, as a scheduler runs them),
 ``--repeat`` runs each, next to ``dvc status`` as the baseline, with their CPU seconds (the wall
 time on a shared machine is mostly waiting). The flow is this checkout's (``--repo`` points it
 at the repo), whatever code the repo holds. Goals: < 3 s and < 10 s.
+
+``--dvc-only`` times only ``dvc status`` and ``dvc repro`` (no build, no server, no flow): with
+``--repo .`` that is the no-op of this checkout's own data. ``--layouts full`` (or ``demo``)
+runs :mod:`benchmarks.noop_layouts`: the full-scale file counts, one file per word and clip
+against shards, without running the pipeline.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import statistics
 import subprocess
@@ -48,7 +54,22 @@ def main() -> None:
     parser.add_argument("--repo", type=Path, help="an existing DVC repo to time (default: a tiny copy)")
     parser.add_argument("--stages", nargs="+", default=[], help="only these stage names, no globs (default: all)")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--dvc-only", action="store_true", help="only dvc status and dvc repro, no build or flow")
+    parser.add_argument("--layouts", choices=["full", "demo"], help="run benchmarks.noop_layouts at this scale")
     args = parser.parse_args()
+    if args.layouts:
+        from benchmarks.noop_layouts import main as layouts
+
+        return layouts(["--scale", args.layouts, "--repeat", str(args.repeat)])
+    if args.dvc_only:
+        from benchmarks.noop_layouts import timed as timed_cpu
+
+        repo = (args.repo or Path(".")).resolve()
+        environ = {**os.environ, "PATH": os.pathsep.join([str(Path(PY).parent), os.environ.get("PATH", "")])}
+        (status, status_cpu), (repro, repro_cpu) = (timed_cpu(c, repo, environ, args.repeat) for c in ("status", "repro"))
+        print(f"{repo}: no-op `dvc status` {status:.2f} s ({status_cpu:.2f} s CPU), `dvc repro` {repro:.2f} s "
+              f"({repro_cpu:.2f} s CPU); median of {args.repeat}; goal < 3 s")
+        return None
     with tempfile.TemporaryDirectory() as tmp:
         repo = args.repo.resolve() if args.repo else tiny_repo(Path(tmp) / "repo")
         server = Server(Path(tmp) / "prefect")

@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks._trigger_word_sources import SAMPLE_RATE, make_sources
+from tasks.audio.shards import pcm_ref
 from tasks.trigger_word.clipset import ManifestWriter, synthesize_shard
 from tasks.trigger_word.config import SynthesizeParams
 from tasks.trigger_word.synth import Pools, Source
@@ -45,7 +46,10 @@ def course_style(pools: Pools, n_clips: int, out: Path, seed: int = 0) -> None:
     from pydub import AudioSegment
 
     rng = np.random.default_rng(seed)
-    load = lambda s: AudioSegment.from_wav(str(pools.root / s.path))  # noqa: E731
+    def load(s: Source) -> AudioSegment:  # words sit in shards (tasks.audio.shards); backgrounds are WAVs
+        pcm = pcm_ref(pools.root, s.path)
+        return AudioSegment(data=pcm.tobytes(), sample_width=2, frame_rate=SAMPLE_RATE, channels=1)
+
     positives = [load(s) for s in pools.positives]
     negatives = [load(s) for s in pools.negatives]
     backgrounds = [load(s)[:10_000] for s in pools.backgrounds]

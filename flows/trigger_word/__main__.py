@@ -54,6 +54,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--encoder", type=Path, help="word encoder folder (default: the word_encoder stage's output)")
     p.add_argument("--force", action="store_true", help="replace --out even if it was not written by dlpipes")
     add_params_argument(p)
+    p = sub.add_parser("export", help="write one synthesized clip or collected word out as a WAV, for listening")
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("--clip", help="clip id, e.g. train-0000042 (see clips/clips.parquet)")
+    which.add_argument("--word", help="word or background id (see collect/*.parquet)")
+    p.add_argument("--out", type=Path, required=True, help="WAV file to write")
+    p.add_argument("--from", dest="source", type=Path, help="a `dataset` output folder (default: the pipeline's data)")
+    add_params_argument(p)
     p = sub.add_parser("feedback", help="copy the false accepts mined by evaluate into a new hard-negatives round")
     add_params_argument(p)
     return parser
@@ -72,6 +79,14 @@ def main(argv: list[str] | None = None) -> int:
         from flows.trigger_word.enrol_word import main as enrol_main
 
         return enrol_main(args.recordings, args.out, args.encoder or layout.word_encoder, force=args.force)
+    if args.command == "export":
+        from tasks.trigger_word.export import export
+
+        src = args.source
+        written = export(args.out, clips_dir=src or layout.clips, collect_dir=src / "collect" if src else layout.collect,
+                         clip_id=args.clip, word_id=args.word)
+        print(written)  # noqa: T201 - command output
+        return 0
     if args.command == "feedback":
         from tasks.trigger_word.hard_negatives import feedback
 

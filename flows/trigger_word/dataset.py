@@ -66,7 +66,9 @@ def dataset(base: BaseParams, params: TriggerWordParams, out_dir: str, clips: in
         fractions = json.loads((tmp / "split" / "summary.json").read_text())["fractions"]
         synth = params.synthesize.model_copy(update={"clips": apportion(clips, fractions)})
         pools = split_pools(tmp / "collect", tmp / "split")
-        rows = synthesize_into(tmp, pools, base, synth, params.collect.sample_rate, base.workers)
+        # One WAV per clip (not shards): a user's clip set goes into other tools, clip by clip.
+        rows = synthesize_into(tmp, pools, base, synth, params.collect.sample_rate, base.workers,
+                               one_file_per_clip=True)
     publish_collect(collected, prefix="trigger-word-dataset-collect")
     publish_table("trigger-word-dataset", rows, "Clips per split")
     logger().info("dataset: %s -> %s", rows, out_dir)

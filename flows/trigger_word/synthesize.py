@@ -26,8 +26,9 @@ shard_task = task(synthesize_shard, name="synthesize-shard", cache_policy=NO_CAC
 
 
 def synthesize_into(out: Path, pools: dict[str, Pools], base: BaseParams, params: SynthesizeParams,
-                    sample_rate: int, workers: int) -> list[dict]:
-    """Write every split's clips and ``clips.parquet`` into ``out``; returns per-split counts."""
+                    sample_rate: int, workers: int, one_file_per_clip: bool = False) -> list[dict]:
+    """Write every split's clips (in shards, or one WAV each) and ``clips.parquet`` into ``out``;
+    returns per-split counts."""
     jobs = []
     for split in SPLITS:
         n = params.clips.get(split, 0)
@@ -45,7 +46,8 @@ def synthesize_into(out: Path, pools: dict[str, Pools], base: BaseParams, params
         # quote(): Prefect would otherwise walk every Source of the pools at each submission
         # looking for futures, under the GIL, which cost more than synthesising the shard.
         results = in_order(lambda job: submit.submit(job[0], job[1], quote(pools[job[0]]), params.for_split(job[0]),
-                                                     sample_rate, base.seed, out), jobs, window=4 * workers)
+                                                     sample_rate, base.seed, out, one_file_per_clip),
+                           jobs, window=4 * workers)
         for table in results:
             writer.write(table)
             c = counts[table.column("split")[0].as_py()]

@@ -1,13 +1,17 @@
-"""A labelled clip set on disk: ``OUT/clips.parquet`` plus one WAV per clip.
+"""A labelled clip set on disk: ``OUT/clips.parquet`` plus the clips' audio.
 
 The manifest is written shard by shard (one Parquet row group each, in shard order), so
-memory stays flat however many clips are made.
+memory stays flat however many clips are made. The audio of a shard of clips is one 16-bit
+WAV, ``OUT/<split>/<split>-<first index>.wav``, the clips back to back; a row's ``path`` is
+``SHARD#START:STOP`` (:mod:`tasks.audio.shards`; read one with :func:`read_clip`, write one
+out with ``python -m flows.trigger_word export``). With ``one_file_per_clip`` (the
+``dataset`` command) each clip is its own WAV and ``path`` names it.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +19,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from tasks.audio.shards import ShardWriter, read_ref
 from tasks.io import read_parquet
 from tasks.trigger_word.config import SPLITS, SynthesizeParams
 from tasks.trigger_word.synth import (
@@ -51,8 +56,10 @@ def pools_from_manifests(root: Path, words: pd.DataFrame, backgrounds: pd.DataFr
 
 
 def synthesize_shard(split: str, indices: Sequence[int], pools: Pools, p: SynthesizeParams,
-                     sample_rate: int, seed: int, out: Path) -> pa.Table:
+                     sample_rate: int, seed: int, out: Path, one_file_per_clip: bool = False) -> pa.Table:
     """Plan, render and write clips ``indices`` of ``split`` into ``out``; returns their manifest rows.
+
+    The clips go into one shard (see the module's docstring), or one WAV each with ``one_file_per_clip``.
 
     Event sources are written relative to ``out``; a temporary ``out`` from
     :func:`tasks.io.atomic_dir` is a sibling of the final folder, so they stay valid.
@@ -68,12 +75,30 @@ def synthesize_shard(split: str, indices: Sequence[int], pools: Pools, p: Synthe
     (out / split).mkdir(parents=True, exist_ok=True)
     cache: dict[str, np.ndarray] = {}
     rows = []
+    shard = None if one_file_per_clip or not indices else ShardWriter(
+        out, f"{split}/{split}-{indices[0]:07d}.wav", sample_rate)
+    try:
+        _render_into(split, indices, pools, p, sample_rate, seed, out, shard, from_out, cache, rows)
+    except BaseException:
+        if shard is not None:
+            shard.abort()
+        raise
+    if shard is not None:
+        shard.close()
+    return _table(rows, p.ty)
+
+
+def _render_into(split: str, indices: Sequence[int], pools: Pools, p: SynthesizeParams, sample_rate: int,
+                 seed: int, out: Path, shard: ShardWriter | None, from_out: Callable[[str], str], cache: dict, rows: list[dict]) -> None:
     for index in indices:
         plan = plan_clip(clip_seed(seed, split, index), pools, p, sample_rate)
         pcm, limit_db = render_clip(plan, pools.root, p, sample_rate, cache)
         clip_id = f"{split}-{index:07d}"
-        path = f"{split}/{clip_id}.wav"
-        write_pcm16_wav(os.path.join(out, path), pcm, sample_rate)
+        if shard is None:
+            path = f"{split}/{clip_id}.wav"
+            write_pcm16_wav(os.path.join(out, path), pcm, sample_rate)
+        else:
+            path = shard.add(pcm)
         ends = [e.end for e in plan.events if e.kind == "positive"]
         rows.append({
             "clip_id": clip_id, "split": split, "path": path, "sample_rate": sample_rate,
@@ -86,7 +111,6 @@ def synthesize_shard(split: str, indices: Sequence[int], pools: Pools, p: Synthe
             "background_offset": plan.background_offset,
             "background_gain_db": plan.background_gain_db, "limiter_db": limit_db,
         })
-    return _table(rows, p.ty)
 
 
 def _table(rows: list[dict], ty: int) -> pa.Table:
@@ -118,6 +142,13 @@ class ManifestWriter:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def read_clip(clips_dir: Path | str, row: object, cache: dict | None = None) -> np.ndarray:
+    """One clip's float32 samples from its manifest row (a dict, pandas row or named tuple with
+    a ``path``); pass the same ``cache`` for many clips to map each shard once."""
+    path = row["path"] if isinstance(row, dict) else row.path
+    return read_ref(clips_dir, path, cache)
 
 
 def read_clips(out: Path | str) -> pd.DataFrame:

@@ -1,8 +1,11 @@
 """Collect words and backgrounds: text to speech, users' folders, generated noise.
 
 Every input is decoded, checked and normalised (mono, the pipeline's rate, words trimmed of
-silence) into ``OUT/<kind>/<id>.wav``; what cannot be used becomes a quarantine row with
-the file and the reason. Originals are only read, never modified.
+silence); what cannot be used becomes a quarantine row with the file and the reason.
+Originals are only read, never modified. Words go into one 16-bit WAV shard per task and
+folder (``OUT/positives/tts-<hash>.wav``; a row's ``path`` is ``SHARD#START:STOP``, see
+:mod:`tasks.audio.shards`; read one with :func:`read_word`), backgrounds into
+``OUT/backgrounds/<id>.wav``.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from tasks.audio.checks import (
 )
 from tasks.audio.io import AudioReadError, read_audio, resample, to_mono, write_wav
 from tasks.audio.noise import make_background
+from tasks.audio.shards import ShardSet, read_ref, shard_name
 from tasks.audio.tts import Utterance, Voice, speak_batch
 from tasks.io import sha256_file
 from tasks.trigger_word.config import AudioChecks, CollectParams
@@ -107,8 +111,15 @@ def _normalise_word(x: np.ndarray, sr: int, target_sr: int, checks: AudioChecks)
     return (None, reason) if reason else (x, None)
 
 
-def _word_row(kind: str, word_id: str, x: np.ndarray, sr: int, **extra: object) -> dict:
-    return {"word_id": word_id, "kind": kind, "path": f"{FOLDERS[kind]}/{word_id}.wav",
+def read_word(collect_dir: Path | str, row: object, cache: dict | None = None) -> np.ndarray:
+    """One collected word's (or background's) float32 samples, from its manifest row (a dict,
+    a pandas row or a named tuple with a ``path``); the rate is the row's ``sample_rate``."""
+    path = row["path"] if isinstance(row, dict) else row.path
+    return read_ref(collect_dir, path, cache)
+
+
+def _word_row(kind: str, word_id: str, path: str, x: np.ndarray, sr: int, **extra: object) -> dict:
+    return {"word_id": word_id, "kind": kind, "path": path,
             "duration_s": len(x) / sr, "samples": len(x), "rms_db": dbfs(rms(x)), "sample_rate": sr, **extra}
 
 
@@ -117,20 +128,21 @@ def render_tts_shard(items: Sequence[TTSItem], out: Path, sample_rate: int,
     """Synthesise one shard of words into ``out``; returns (word rows, quarantine rows)."""
     rows, bad = [], []
     audio = speak_batch([it.utterance for it in items])
-    for item, (x, sr) in zip(items, audio, strict=True):
-        u = item.utterance
-        origin = f"tts:{u.voice.accent}+{u.voice.variant} rate={u.rate} pitch={u.pitch} text={u.text!r}"
-        reason = problem_in_raw(x[:, None], word_limits(checks))
-        y = None
-        if reason is None:
-            y, reason = _normalise_word(x, sr, sample_rate, checks)
-        if reason is not None:
-            bad.append({"file": origin, "kind": item.kind, "reason": reason})
-            continue
-        write_wav(out / FOLDERS[item.kind] / f"{item.word_id}.wav", y, sample_rate)
-        rows.append(_word_row(item.kind, item.word_id, y, sample_rate, text=u.text, group=u.voice.group,
-                              source="tts", origin=origin, accent=u.voice.accent, variant=u.voice.variant,
-                              rate=u.rate, pitch=u.pitch))
+    with ShardSet(out, shard_name("tts", [it.word_id for it in items]), sample_rate) as shards:
+        for item, (x, sr) in zip(items, audio, strict=True):
+            u = item.utterance
+            origin = f"tts:{u.voice.accent}+{u.voice.variant} rate={u.rate} pitch={u.pitch} text={u.text!r}"
+            reason = problem_in_raw(x[:, None], word_limits(checks))
+            y = None
+            if reason is None:
+                y, reason = _normalise_word(x, sr, sample_rate, checks)
+            if reason is not None:
+                bad.append({"file": origin, "kind": item.kind, "reason": reason})
+                continue
+            ref = shards.add(FOLDERS[item.kind], y)
+            rows.append(_word_row(item.kind, item.word_id, ref, y, sample_rate, text=u.text,
+                                  group=u.voice.group, source="tts", origin=origin, accent=u.voice.accent,
+                                  variant=u.voice.variant, rate=u.rate, pitch=u.pitch))
     return rows, bad
 
 
@@ -157,35 +169,42 @@ def ingest_user_files(kind: str, root: Path, files: Sequence[Path], out: Path, s
     """Check and normalise a shard of a user's files of ``kind``; returns (rows, quarantine)."""
     rows, bad = [], []
     limits = background_limits(checks) if kind == "background" else word_limits(checks)
-    for path in files:
-        rel = path.relative_to(root)
-        try:
-            # a word is trimmed after reading, so its file may hold some silence beyond word_max_s
-            data, sr = read_audio(path, max_seconds=max(limits.max_seconds, WORD_READ_S))
-        except AudioReadError as exc:
-            bad.append({"file": str(path), "kind": kind, "reason": str(exc)})
-            continue
-        reason = problem_in_raw(data, limits)
-        x = None
-        if reason is None:
-            x = to_mono(data)
-            if kind == "background":
-                x = resample(x, sr, sample_rate)
-                reason = problem_in_length(len(x), sample_rate, limits)
-            else:
-                x, reason = _normalise_word(x, sr, sample_rate, checks)
-        if reason is not None:
-            bad.append({"file": str(path), "kind": kind, "reason": reason})
-            continue
-        fid = file_id(kind, rel)
-        extra = {"group": user_group(rel), "source": "user", "origin": str(path),
-                 "content_sha256": sha256_file(path)}
-        write_wav(out / FOLDERS[kind] / f"{fid}.wav", x, sample_rate)
-        if kind == "background":
-            rows.append(_background_row(fid, x, sample_rate, texture="recording", **extra))
-        else:
-            rows.append(_word_row(kind, fid, x, sample_rate, text=None, **extra))
+    with ShardSet(out, shard_name("user", [p.relative_to(root).as_posix() for p in files]), sample_rate) as shards:
+        for path in files:
+            _ingest_one(kind, root, path, out, sample_rate, checks, limits, shards, rows, bad)
     return rows, bad
+
+
+def _ingest_one(kind: str, root: Path, path: Path, out: Path, sample_rate: int, checks: AudioChecks,
+                limits: AudioLimits, shards: ShardSet, rows: list[dict], bad: list[dict]) -> None:
+    """One user file of :func:`ingest_user_files`: a row in ``rows`` or a reason in ``bad``."""
+    rel = path.relative_to(root)
+    try:
+        # a word is trimmed after reading, so its file may hold some silence beyond word_max_s
+        data, sr = read_audio(path, max_seconds=max(limits.max_seconds, WORD_READ_S))
+    except AudioReadError as exc:
+        bad.append({"file": str(path), "kind": kind, "reason": str(exc)})
+        return
+    reason = problem_in_raw(data, limits)
+    x = None
+    if reason is None:
+        x = to_mono(data)
+        if kind == "background":
+            x = resample(x, sr, sample_rate)
+            reason = problem_in_length(len(x), sample_rate, limits)
+        else:
+            x, reason = _normalise_word(x, sr, sample_rate, checks)
+    if reason is not None:
+        bad.append({"file": str(path), "kind": kind, "reason": reason})
+        return
+    fid = file_id(kind, rel)
+    extra = {"group": user_group(rel), "source": "user", "origin": str(path),
+             "content_sha256": sha256_file(path)}
+    if kind == "background":  # long and few: one WAV each, memory-mapped by synthesis
+        write_wav(out / FOLDERS[kind] / f"{fid}.wav", x, sample_rate)
+        rows.append(_background_row(fid, x, sample_rate, texture="recording", **extra))
+    else:
+        rows.append(_word_row(kind, fid, shards.add(FOLDERS[kind], x), x, sample_rate, text=None, **extra))
 
 
 def _background_row(bid: str, x: np.ndarray, sr: int, **extra: object) -> dict:

@@ -22,7 +22,8 @@ import numpy as np
 import pandas as pd
 
 from tasks.audio.checks import problem_in_raw
-from tasks.audio.io import AudioReadError, read_audio, to_mono, write_wav
+from tasks.audio.io import AudioReadError, read_audio, to_mono
+from tasks.audio.shards import ShardSet, shard_name
 from tasks.io import stable_unit
 from tasks.trigger_word.collect import _normalise_word, _word_row, word_limits
 from tasks.trigger_word.config import (
@@ -67,30 +68,29 @@ def _slug(text: str) -> str:
 
 def render_kokoro(items: Sequence[dict], out: Path, sample_rate: int, checks: AudioChecks
                   ) -> tuple[list[dict], list[dict]]:
-    """Say a shard of Kokoro takes into ``out/cross_engine/``; returns (rows, quarantine rows)."""
+    """Say a shard of Kokoro takes into a shard in ``out/cross_engine/``; returns (rows, quarantine rows)."""
     from tasks.audio import kokoro
     from tasks.audio.tts import ipa
 
     rows, bad = [], []
-    for it in items:
-        origin = f"kokoro:{it['voice']} speed={it['speed']} text={it['text']!r}"
-        x = kokoro.synthesize(ipa(it["text"]), it["voice"], it["speed"])
-        peak = float(np.abs(x).max()) if len(x) else 0.0
-        if peak > 0.99:  # the model can overshoot; a word's level is set again in synthesis
-            x = x * np.float32(0.99 / peak)
-        reason = problem_in_raw(x[:, None], word_limits(checks))
-        y = None
-        if reason is None:
-            y, reason = _normalise_word(x, kokoro.SAMPLE_RATE, sample_rate, checks)
-        if reason is not None:
-            bad.append({"file": origin, "kind": it["kind"], "reason": reason})
-            continue
-        wid = f"kokoro-{it['voice']}-{_slug(it['text'])}-s{round(it['speed'] * 100):03d}".replace("_", "-")
-        write_wav(out / FOLDER / f"{wid}.wav", y, sample_rate)
-        row = _word_row(it["kind"], wid, y, sample_rate, text=it["text"], group=f"kokoro:{it['voice']}",
-                        source="kokoro", origin=origin, check_split=it["split"])
-        row["path"] = f"{FOLDER}/{wid}.wav"
-        rows.append(row)
+    with ShardSet(out, shard_name("kokoro", [repr(sorted(it.items())) for it in items]), sample_rate) as shards:
+        for it in items:
+            origin = f"kokoro:{it['voice']} speed={it['speed']} text={it['text']!r}"
+            x = kokoro.synthesize(ipa(it["text"]), it["voice"], it["speed"])
+            peak = float(np.abs(x).max()) if len(x) else 0.0
+            if peak > 0.99:  # the model can overshoot; a word's level is set again in synthesis
+                x = x * np.float32(0.99 / peak)
+            reason = problem_in_raw(x[:, None], word_limits(checks))
+            y = None
+            if reason is None:
+                y, reason = _normalise_word(x, kokoro.SAMPLE_RATE, sample_rate, checks)
+            if reason is not None:
+                bad.append({"file": origin, "kind": it["kind"], "reason": reason})
+                continue
+            wid = f"kokoro-{it['voice']}-{_slug(it['text'])}-s{round(it['speed'] * 100):03d}".replace("_", "-")
+            rows.append(_word_row(it["kind"], wid, shards.add(FOLDER, y), y, sample_rate, text=it["text"],
+                                  group=f"kokoro:{it['voice']}", source="kokoro", origin=origin,
+                                  check_split=it["split"]))
     return rows, bad
 
 
@@ -113,29 +113,28 @@ def ingest_real_speech(files: Sequence[Path], split: str, out: Path, sample_rate
     a sentence) keeps its first ``max_s`` seconds, faded out over 10 ms."""
     limits = checks.model_copy(update={"word_max_s": 3600.0})
     rows, bad = [], []
-    for path in files:
-        try:
-            data, sr = read_audio(path)
-        except AudioReadError as exc:
-            bad.append({"file": str(path), "kind": "negative", "reason": str(exc)})
-            continue
-        reason = problem_in_raw(data, word_limits(limits))
-        y = None
-        if reason is None:
-            y, reason = _normalise_word(to_mono(data), sr, sample_rate, limits)
-        if reason is not None:
-            bad.append({"file": str(path), "kind": "negative", "reason": reason})
-            continue
-        if len(y) > max_s * sample_rate:
-            y = y[:int(max_s * sample_rate)].copy()
-            fade = int(0.01 * sample_rate)
-            y[-fade:] *= np.linspace(1.0, 0.0, fade, dtype=np.float32)
-        wid = f"speech-{split}-{_slug(path.parent.name)}-{_slug(path.stem)}"
-        write_wav(out / FOLDER / f"{wid}.wav", y, sample_rate)
-        row = _word_row("negative", wid, y, sample_rate, text=None, group=f"speech:{path.parent.name}",
-                        source="real-speech", origin=str(path), check_split=split)
-        row["path"] = f"{FOLDER}/{wid}.wav"
-        rows.append(row)
+    with ShardSet(out, shard_name(f"speech-{split}", [f"{p.parent.name}/{p.name}" for p in files]), sample_rate) as shards:
+        for path in files:
+            try:
+                data, sr = read_audio(path)
+            except AudioReadError as exc:
+                bad.append({"file": str(path), "kind": "negative", "reason": str(exc)})
+                continue
+            reason = problem_in_raw(data, word_limits(limits))
+            y = None
+            if reason is None:
+                y, reason = _normalise_word(to_mono(data), sr, sample_rate, limits)
+            if reason is not None:
+                bad.append({"file": str(path), "kind": "negative", "reason": reason})
+                continue
+            if len(y) > max_s * sample_rate:
+                y = y[:int(max_s * sample_rate)].copy()
+                fade = int(0.01 * sample_rate)
+                y[-fade:] *= np.linspace(1.0, 0.0, fade, dtype=np.float32)
+            wid = f"speech-{split}-{_slug(path.parent.name)}-{_slug(path.stem)}"
+            rows.append(_word_row("negative", wid, shards.add(FOLDER, y), y, sample_rate, text=None,
+                                  group=f"speech:{path.parent.name}", source="real-speech", origin=str(path),
+                                  check_split=split))
     return rows, bad
 
 

@@ -14,10 +14,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-import soundfile as sf
 import torch
 
 from tasks.audio.features import FeatureExtractor, FeatureSpec
+from tasks.audio.shards import read_ref
 
 
 def shard_name(kind: str, index: int) -> str:
@@ -31,8 +31,9 @@ def feature_shard(clips_dir: Path, paths: Sequence[str], labels: np.ndarray, spe
     torch.set_num_threads(1)  # parallelism comes from shards running side by side
     x = None
     total = total_sq = 0.0
+    cache: dict = {}  # the clip shards, memory-mapped once per task
     for i, path in enumerate(paths):
-        wave, _ = sf.read(str(clips_dir / path), dtype="float32", always_2d=False)
+        wave = read_ref(clips_dir, path, cache)
         f = extractor(torch.from_numpy(wave))  # (F, T) float32
         if x is None:
             x = np.empty((len(paths), *f.shape), np.float16)

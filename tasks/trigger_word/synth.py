@@ -19,6 +19,7 @@ import soundfile as sf
 
 from tasks.audio.augment import augment_word
 from tasks.audio.io import pcm16_wav_samples
+from tasks.audio.shards import read_ref
 from tasks.io import stable_unit
 from tasks.trigger_word.config import SynthesizeParams
 
@@ -212,8 +213,7 @@ def render_clip(plan: ClipPlan, root: Path, p: SynthesizeParams, sample_rate: in
     for ev in plan.events:
         word = cache.get(ev.source)
         if word is None:
-            word, _ = sf.read(str(root / ev.source), dtype="float32", always_2d=False)
-            cache[ev.source] = word
+            word = cache[ev.source] = read_ref(root, ev.source, cache)
         w = augment_word(word, sample_rate, ev.end - ev.start, ev.speed, p.augment.eq_db,
                          ev.eq_seed, ev.reverb_rt60_s)
         seg = np.multiply(window[ev.start:ev.end], k, dtype=np.float32)

@@ -19,6 +19,7 @@ import pandas as pd
 from tasks.audio import speech_embedding as se
 from tasks.audio.checks import rms, trim_silence
 from tasks.audio.io import read_audio, resample, to_mono
+from tasks.audio.shards import parse_ref, read_ref
 from tasks.audio.tts import Utterance, Voice, speak_batch
 
 RATE = se.RATE
@@ -37,7 +38,8 @@ class Take:
 
 
 def collected_words(collect_dir: Path | str, split_dir: Path | str) -> pd.DataFrame:
-    """Every collected word take: columns ``path`` (absolute), ``text``, ``group``, ``split``, ``source``.
+    """Every collected word take: columns ``path`` (absolute; a shard reference), ``text``, ``group``,
+    ``split``, ``source``, ``sample_rate``.
 
     espeak-ng and users' takes get their split from the split stage; the cross-engine material
     (Kokoro voices, real speech) carries its own (dev or test, never train).
@@ -53,11 +55,15 @@ def collected_words(collect_dir: Path | str, split_dir: Path | str) -> pd.DataFr
         frames.append(c.assign(path=[str(collect_dir / p) for p in c.path], split=c.check_split))
     out = pd.concat(frames, ignore_index=True)
     out["text"] = out.text.fillna("").str.lower()
-    return out[["path", "text", "group", "split", "source"]].sort_values("path", ignore_index=True)
+    return out[["path", "text", "group", "split", "source", "sample_rate"]].sort_values("path", ignore_index=True)
 
 
-def read_take(path: str | Path, text: str, group: str) -> Take:
-    data, sr = read_audio(path)
+def read_take(path: str | Path, text: str, group: str, sample_rate: int) -> Take:
+    """One collected take at 16 kHz; ``path`` is a whole file or a shard reference (``SHARD#START:STOP``)."""
+    if parse_ref(str(path))[1] is None:
+        data, sr = read_audio(path)
+    else:
+        data, sr = read_ref("", str(path)), int(sample_rate)
     return Take(text, group, resample(to_mono(data), sr, RATE))
 
 

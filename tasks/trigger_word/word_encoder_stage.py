@@ -66,14 +66,14 @@ def eval_takes(words: pd.DataFrame, split: str, params: WordEncoderParams, tts_g
     extra = params.dev_words if split == "dev" else params.test_words
     voices = _pick(sorted(mine[mine.source == "tts"].group.unique()), params.eval_voices, rng)
     pos_rows = mine[mine.text.isin(held) & (mine.group.isin(voices) | (mine.source == "kokoro"))]
-    positives = [read_take(r.path, r.text, r.group) for r in pos_rows.itertuples()]
+    positives = [read_take(r.path, r.text, r.group, r.sample_rate) for r in pos_rows.itertuples()]
     positives += espeak_takes([(w.lower(), g, r, p) for g in voices for w in extra for r, p in tts_grid])
     all_eval = held | {w.lower() for w in (*params.dev_words, *params.test_words)}
     neg_rows = mine[~mine.text.isin(all_eval)]
     tts = neg_rows[neg_rows.source == "tts"]
     tts = tts.iloc[sorted(rng.choice(len(tts), min(len(tts), 600), replace=False))] if len(tts) else tts
     neg_rows = pd.concat([neg_rows[neg_rows.source != "tts"], tts])
-    negatives = [read_take(r.path, r.text, r.group) for r in neg_rows.itertuples()]
+    negatives = [read_take(r.path, r.text, r.group, r.sample_rate) for r in neg_rows.itertuples()]
     return positives, negatives
 
 
@@ -85,7 +85,7 @@ def train_takes(words: pd.DataFrame, params: WordEncoderParams, tts_grid: list[t
     voices = _pick(sorted(train.group.unique()), params.train_voices, rng)
     train = train[train.group.isin(voices)]
     rows = _pick(list(train.itertuples()), params.train_takes, rng)
-    takes = [read_take(r.path, r.text, r.group) for r in rows]
+    takes = [read_take(r.path, r.text, r.group, r.sample_rate) for r in rows]
     tts_voices = [g for g in voices if g.startswith("tts:")]
     vocab_voices = _pick(tts_voices, params.vocabulary_voices, rng)
     plan = [(w, g, *tts_grid[int(rng.integers(len(tts_grid)))]) for w in VOCABULARY[:params.vocabulary]

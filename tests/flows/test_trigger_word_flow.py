@@ -11,7 +11,10 @@ import pytest
 import yaml
 
 from flows.trigger_word.__main__ import main
+from tasks.audio.shards import parse_ref
 from tasks.io import hash_tree
+from tasks.trigger_word.clipset import read_clip
+from tasks.trigger_word.collect import read_word
 from tests.conftest import ROOT, write_params
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
@@ -59,7 +62,17 @@ def test_collect_manifests(pipeline_run):
     assert len(pos) == 6 and len(neg) == 18 and len(bg) == 6
     assert set(pos.text) == {"activate"} and pos.group.nunique() == 6
     for frame in (pos, neg, bg):
-        assert all((root / "collect" / p).is_file() for p in frame.path)
+        assert all(len(read_word(root / "collect", r)) == r.samples for r in frame.itertuples())
+    # words in one shard per TTS task and kind (2 tasks of 3 voices), backgrounds one file each
+    assert len(list((root / "collect").glob("positives/*.wav"))) == 2 and set(pos.path.str.count("#")) == {1}
+    assert len(list((root / "collect").glob("backgrounds/*.wav"))) == 6
+
+
+def in_collect(root: Path, clips_dir: Path, source: str) -> str:
+    """A clip event's source as the collect manifests name it (relative to the collect folder)."""
+    file = parse_ref(source)[0]
+    rel = (clips_dir / file).resolve().relative_to((root / "collect").resolve()).as_posix()
+    return rel + source[len(file):]
 
 
 def test_split_shares_no_voice_or_background(pipeline_run):
@@ -77,15 +90,14 @@ def test_clip_contract(pipeline_run):
     split_of = pd.read_parquet(root / "split" / "assignments.parquet").set_index("path").split
     synth = yaml.safe_load(params_file.read_text())["trigger_word"]["synthesize"]
     ty, ones = synth["ty"], synth["label_ones"]
+    assert len(list(out.rglob("*.wav"))) == 3 + 2 + 2  # one shard of 3 clips each (shard_size 3)
     for row in clips.itertuples():
-        assert (out / row.path).is_file() and row.sample_rate == 16000
+        assert len(read_clip(out, row)) == row.samples and row.sample_rate == 16000
         assert len(row.labels) == ty and set(row.labels) <= {0, 1}
         expected = np.zeros(ty, np.int8)
         spans = []
         for ev in row.events:
-            src = (out / ev["source"]).resolve()
-            assert src.is_file()
-            assert split_of[str(src.relative_to((root / "collect").resolve()))] == row.split
+            assert split_of[in_collect(root, out, ev["source"])] == row.split
             spans.append((ev["start"], ev["end"]))
             if ev["kind"] == "positive":
                 e = ev["end"] * ty // row.samples
@@ -117,6 +129,8 @@ def test_rerun_gives_identical_bytes(pipeline_run, tmp_path):
 
 
 def test_dataset_command_on_user_recordings(user_folders, tmp_path, real_params):
+    import soundfile as sf
+
     params_file = write_params(tmp_path / "params.yaml", shrink(real_params, tmp_path / "data"))
     out = tmp_path / "set"
     argv = ["dataset", "--positives", str(user_folders["positives"]), "--negatives",
@@ -125,9 +139,17 @@ def test_dataset_command_on_user_recordings(user_folders, tmp_path, real_params)
     assert main(argv) == 0
     clips = pd.read_parquet(out / "clips.parquet")
     assert len(clips) == 10 and set(clips.split) <= {"train", "dev", "test"}
+    # the user's clips are one WAV each, which any tool opens (the words behind them sit in shards)
+    assert all(sf.info(str(out / p)).frames == n for p, n in zip(clips.path, clips.samples, strict=True))
     sources = {ev["source"] for evs in clips.events for ev in evs}
-    assert sources and all((out / s).is_file() for s in sources)
+    assert sources and all((out / parse_ref(s)[0]).is_file() for s in sources)
     assert all(s.startswith("collect/") for s in sources)
+    # export reads a dataset folder too: a word from its collect shards, a clip from its own WAV
+    word = pd.read_parquet(out / "collect" / "positives.parquet").iloc[0]
+    for flag, ident, n in (("--word", word.word_id, word.samples), ("--clip", clips.clip_id.iloc[0], clips.samples.iloc[0])):
+        assert main(["export", "--params", str(params_file), "--from", str(out), flag, ident,
+                     "--out", str(tmp_path / "x.wav")]) == 0
+        assert sf.info(str(tmp_path / "x.wav")).frames == n
     first = hash_tree(out)
     assert main(argv) == 0
     assert hash_tree(out) == first
@@ -169,13 +191,39 @@ def test_evaluate_ships_model_with_threshold_and_reports(pipeline_run):
     assert at.false_accepts_per_hour == pytest.approx(metrics["test_false_accepts_per_hour"], rel=1e-5)
     fa = pd.read_parquet(root / "eval" / "false_accepts.parquet")
     assert list(fa.columns) == ["split", "file", "time_s", "score"]
-    assert all((root / "eval" / f).is_file() for f in fa.file)
+    assert all((root / "eval" / parse_ref(f)[0]).is_file() for f in fa.file)  # a session, or a clip in a shard
+
+
+def export_clip(params_file: Path, clips_dir: Path, out: Path, index: int = 0) -> Path:
+    """Clip ``index`` of the manifest written out by the `export` command; checks it reads back equal."""
+    import soundfile as sf
+
+    row = pd.read_parquet(clips_dir / "clips.parquet").iloc[index]
+    assert main(["export", "--params", str(params_file), "--clip", row.clip_id, "--out", str(out)]) == 0
+    x, rate = sf.read(out, dtype="float32")
+    assert rate == row.sample_rate and np.array_equal(x, read_clip(clips_dir, row))
+    return out
+
+
+def test_export_writes_clips_and_words_that_read_back_equal(pipeline_run, tmp_path, capsys):
+    import soundfile as sf
+
+    root, params_file = pipeline_run
+    export_clip(params_file, root / "clips", tmp_path / "clip.wav", index=5)
+    word = pd.read_parquet(root / "collect" / "negatives.parquet").iloc[4]
+    assert main(["export", "--params", str(params_file), "--word", word.word_id, "--out",
+                 str(tmp_path / "w" / "word.wav")]) == 0
+    x, rate = sf.read(tmp_path / "w" / "word.wav", dtype="float32")
+    assert rate == 16000 and np.array_equal(x, read_word(root / "collect", word)) and len(x) == word.samples
+    assert capsys.readouterr().out.split() == [str(tmp_path / "clip.wav"), str(tmp_path / "w" / "word.wav")]
+    with pytest.raises(FileNotFoundError, match="no clip 'train-9999999'"):
+        main(["export", "--params", str(params_file), "--clip", "train-9999999", "--out", str(tmp_path / "x.wav")])
 
 
 def test_detect_command_reports_bad_files_and_goes_on(pipeline_run, tmp_path, capsys):
     root, params_file = pipeline_run
-    clips = pd.read_parquet(root / "clips" / "clips.parquet")
-    good = root / "clips" / clips.path.iloc[0]
+    good = export_clip(params_file, root / "clips", tmp_path / "clip-0.wav")
+    capsys.readouterr()  # export's own output
     bad = tmp_path / "broken.wav"
     bad.write_bytes(b"RIFF not really audio")
     missing = tmp_path / "missing.flac"
@@ -222,9 +270,8 @@ def test_hard_negatives_feed_the_train_split_only(pipeline_run, tmp_path):
     neg = pd.read_parquet(root / "collect" / "negatives.parquet")
     round_dir = tmp_path / "hard" / "round-001"
     round_dir.mkdir(parents=True)
-    for i, rel in enumerate(neg.path[:3]):
-        x, sr = sf.read(root / "collect" / rel)
-        sf.write(round_dir / f"fa-{i}.wav", x, sr)
+    for i, row in enumerate(neg.iloc[:3].itertuples()):
+        sf.write(round_dir / f"fa-{i}.wav", read_word(root / "collect", row), row.sample_rate)
     (round_dir / "broken.wav").write_bytes(b"not audio")  # set aside, not fatal
     data, _ = synthesize_again(pipeline_run, tmp_path, hard_negatives_dir=str(round_dir), negatives=[2, 2],
                                clips={"train": 6, "dev": 3, "test": 3})
@@ -234,7 +281,7 @@ def test_hard_negatives_feed_the_train_split_only(pipeline_run, tmp_path):
     assert hard["train"] > 0 and hard["dev"] == 0 and hard["test"] == 0
     for evs in clips.events:
         for ev in evs:
-            assert (data / "clips" / ev["source"]).resolve().is_file()
+            assert (data / "clips" / parse_ref(ev["source"])[0]).resolve().is_file()
 
 
 def test_train_word_levels_apply_to_train_clips_only(pipeline_run, tmp_path):
@@ -264,8 +311,10 @@ def test_train_word_levels_apply_to_train_clips_only(pipeline_run, tmp_path):
     assert (clips[clips.split != "train"].events.map(list).tolist()
             == before[before.split != "train"].events.map(list).tolist())
     for split in ("dev", "test"):
-        for path in clips[clips.split == split].path:
-            assert (data / "clips" / path).read_bytes() == (root / "clips" / path).read_bytes()
+        for row in clips[clips.split == split].itertuples():
+            assert np.array_equal(read_clip(data / "clips", row), read_clip(root / "clips", row))
+        for shard in (root / "clips" / split).glob("*.wav"):
+            assert (data / "clips" / split / shard.name).read_bytes() == shard.read_bytes()
 
 
 def test_feedback_copies_mined_windows_into_numbered_rounds(tmp_path):
@@ -340,12 +389,13 @@ def test_cross_engine_check_reports_intervals(pipeline_run):
     assert set(kokoro[kokoro.check_split == "dev"].group) == {"kokoro:jf_alpha"}
     assert set(kokoro[kokoro.check_split == "test"].group) == {"kokoro:jm_kumo"}
     assert set(kokoro[kokoro.kind == "positive"].text) == {"activate"}
-    assert all((root / "collect" / p).is_file() for p in words.path)
+    assert all(len(read_word(root / "collect", r)) == r.samples for r in words.itertuples())
     # Never in training: no cross-engine word is in the split assignments or in any clip.
     assigned = set(pd.read_parquet(root / "split" / "assignments.parquet").path)
     assert not assigned & set(words.path)
     clips = pd.read_parquet(root / "clips" / "clips.parquet")
-    assert not {ev["source"].split("/")[-1] for evs in clips.events for ev in evs} & set(words.word_id + ".wav")
+    used = {in_collect(root, root / "clips", ev["source"]) for evs in clips.events for ev in evs}
+    assert used and not used & set(words.path)
     speech = words[words.source == "real-speech"]
     for split, folder in (("dev", "fr_CA_f_June"), ("test", "ru_RU_f_IvrvoiceRU")):
         if Path("/usr/share/asterisk/sounds", folder).is_dir():  # installed by scripts/setup.sh as root
@@ -371,15 +421,14 @@ def test_checkpoint_of_another_frontend_version_is_refused(pipeline_run, tmp_pat
     from tasks.audio.speech_embedding import FrontendError
 
     root, params_file = pipeline_run
-    clips = pd.read_parquet(root / "clips" / "clips.parquet")
+    clip = export_clip(params_file, root / "clips", tmp_path / "clip-0.wav")
     other = tmp_path / "other-model"
     shutil.copytree(root / "model", other)
     config = json.loads((other / "config.json").read_text())
     config["features"]["frontend"]["version"] = "0.0.9"
     (other / "config.json").write_text(json.dumps(config))
     with pytest.raises(FrontendError, match=r"other-model: trained with speech frontend .*@0\.0\.9.*runs .*@0\.1\.1"):
-        main(["detect", "--params", str(params_file), "--checkpoint", str(other),
-              str(root / "clips" / clips.path.iloc[0])])
+        main(["detect", "--params", str(params_file), "--checkpoint", str(other), str(clip)])
 
 
 @pytest.fixture(scope="module")
@@ -402,7 +451,7 @@ def logmel_run(pipeline_run, tmp_path_factory):
     return tmp / "data" / "trigger_word", new_params
 
 
-def test_logmel_preset_features_train_and_detect(logmel_run, capsys):
+def test_logmel_preset_features_train_and_detect(logmel_run, tmp_path, capsys):
     root, params_file = logmel_run
     meta = json.loads((root / "features" / "meta.json").read_text())
     assert (meta["kind"], meta["n_bins"], meta["n_frames"], meta["frontend"]) == ("logmel", 40, 499, None)
@@ -410,8 +459,9 @@ def test_logmel_preset_features_train_and_detect(logmel_run, capsys):
     assert y.shape == (5, 122)
     m = json.loads((root / "reports" / "eval_metrics.json").read_text())
     assert 0 < m["threshold"] < 1 and "cross_engine_test_false_reject_rate" not in m
-    clips = pd.read_parquet(root / "clips" / "clips.parquet")
-    assert main(["detect", "--params", str(params_file), str(root / "clips" / clips.path.iloc[0])]) == 0
+    clip = export_clip(params_file, root / "clips", tmp_path / "clip-0.wav")
+    capsys.readouterr()  # export's own output
+    assert main(["detect", "--params", str(params_file), str(clip)]) == 0
     assert isinstance(json.loads(capsys.readouterr().out)["detections"], list)
 
 

@@ -7,7 +7,14 @@ import numpy as np
 import pytest
 
 from tasks.audio.io import list_audio, read_audio
-from tasks.trigger_word.collect import drop_duplicate_files, ingest_user_files, tts_plan, user_group
+from tasks.audio.shards import parse_ref
+from tasks.trigger_word.collect import (
+    drop_duplicate_files,
+    ingest_user_files,
+    read_word,
+    tts_plan,
+    user_group,
+)
 from tasks.trigger_word.config import AudioChecks, CollectParams, TTSParams
 from tests.conftest import tone, write_audio
 
@@ -23,9 +30,12 @@ def test_good_recordings_are_normalised(user_folders, tmp_path):
     root = user_folders["positives"]
     rows, bad = ingest_user_files("positive", root, list_audio(root), tmp_path, 16000, AudioChecks())
     assert not bad and len(rows) == 4
+    assert len(list(tmp_path.rglob("*.wav"))) == 1  # one shard for the task, not a file per word
     for row in rows:
-        x, sr = read_audio(tmp_path / row["path"])
+        file = tmp_path / parse_ref(row["path"])[0]
+        x, sr = read_audio(file)
         assert sr == 16000 and x.shape[1] == 1  # mono, resampled
+        assert len(read_word(tmp_path, row)) == row["samples"]
         assert 0.3 < row["duration_s"] < 1.2  # trimmed: the 0.1 s pads are gone
         assert row["group"].startswith("user:speaker")
 
