@@ -1,11 +1,6 @@
 """Stage `tw_evaluate` (Prefect wiring): false-reject rate and false accepts per hour on voices never heard in
-training; the body is :func:`tasks.trigger_word.evaluation.evaluate_into`.
-
-1. Calibrate on **dev**: score the dev clips and stream over dev negative-only sessions, build
-   the DET curve, pick the threshold meeting ``target_fa_per_hour``.
-2. Measure on **test** the same way, at that threshold and over the whole curve.
-3. Write what went wrong (false accepts with file and time, missed positives) and ship the
-   model: the checkpoint plus threshold, metrics and a model card, in ``model/``.
+training; the body (calibrate on dev, measure on test, ship) is
+:func:`tasks.trigger_word.evaluation.evaluate_into`.
 """
 
 from __future__ import annotations

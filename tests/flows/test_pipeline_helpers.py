@@ -65,12 +65,17 @@ def tiny_repo(dest: Path, params: dict | None = None, root: Path = ROOT) -> Path
         shutil.copytree(root / name, dest / name, ignore=ignore)
     shutil.copy(root / "dvc.yaml", dest / "dvc.yaml")
     write_params(dest / "params.yaml", params or tiny_params())
+    return init_repo(dest, "tiny copy")
+
+
+def init_repo(dest: Path, message: str) -> Path:
+    """``git init`` + ``dvc init`` in ``dest`` and one commit of everything in it."""
     git = ["git", "-c", "user.name=test", "-c", "user.email=test@example.invalid"]
     sh(["git", "init", "-q"], dest)
     dvc(dest, "init", "-q")
     dvc(dest, "config", "core.analytics", "false")
     sh([*git, "add", "-A"], dest)
-    sh([*git, "commit", "-q", "-m", "tiny copy"], dest)
+    sh([*git, "commit", "-q", "-m", message], dest)
     return dest
 
 

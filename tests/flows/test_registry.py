@@ -20,7 +20,7 @@ from flows.registry import (
     report,
 )
 from tests.conftest import ROOT
-from tests.flows.test_pipeline_helpers import dvc, sh
+from tests.flows.test_pipeline_helpers import dvc, init_repo
 
 CODE = ("flows/", "tasks/", "models/")
 
@@ -131,12 +131,7 @@ def test_editing_a_module_makes_exactly_the_stages_importing_it_stale(tmp_path):
     assert entries["two"]["deps"] == ["flows/__init__.py", "flows/two.py", "tasks/__init__.py", "tasks/b.py",
                                       "tasks/shared.py"]
     (repo / "dvc.yaml").write_text(yaml.safe_dump({"stages": entries}, sort_keys=False))
-    git = ["git", "-c", "user.name=test", "-c", "user.email=test@example.invalid"]
-    sh(["git", "init", "-q"], repo)
-    dvc(repo, "init", "-q")
-    dvc(repo, "config", "core.analytics", "false")
-    sh([*git, "add", "-A"], repo)
-    sh([*git, "commit", "-q", "-m", "tiny"], repo)
+    init_repo(repo, "tiny")
     dvc(repo, "repro")
     assert (repo / "out" / "two.txt").read_text() == "2"
     assert stale(repo) == set()
