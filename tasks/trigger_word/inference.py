@@ -3,7 +3,9 @@
 A stream is cut into windows as long as the training clips, each half a window after the
 last; a window's scores are kept only for its second half (the first window keeps all), so
 every kept score had at least half a window of context, like in training, and memory stays
-bounded by one window whatever the file's length.
+bounded by a group of windows whatever the file's length. Each window is scored as a clip
+of its own, but the features of a group of windows are computed once per stretch of audio
+(:mod:`tasks.audio.window_features`) and the model runs on the group as one batch.
 """
 
 from __future__ import annotations
@@ -19,7 +21,10 @@ import torch
 from models.trigger_word import TriggerWordModel
 from tasks.audio.features import FeatureExtractor, FeatureSpec
 from tasks.audio.io import AudioReadError, open_audio, to_mono
+from tasks.audio.window_features import WindowFeatures
 from tasks.trigger_word.detection import StepClock
+
+GROUP = 16  # windows scored together when streaming (80 s of audio for 10 s windows)
 
 
 @dataclass(frozen=True)
@@ -44,6 +49,7 @@ class Scorer:
         self.clock = StepClock(spec.sample_rate, spec.n_fft, spec.hop, model.config.conv_kernel,
                                model.config.conv_stride)
         self._extractors: dict[int, FeatureExtractor] = {}
+        self._windows: dict[tuple[int, int, int], WindowFeatures] = {}
 
     def features(self, wave: np.ndarray, rate: int) -> torch.Tensor:
         ex = self._extractors.setdefault(rate, FeatureExtractor(self.spec, rate))
@@ -54,6 +60,14 @@ class Scorer:
         """``(B, F, T)`` normalised features -> ``(B, Ty)`` probabilities."""
         return torch.sigmoid(self.model(features)).numpy()
 
+    def score_windows(self, chunk: np.ndarray, rate: int, win: int, hop: int, count: int) -> np.ndarray:
+        """Probabilities ``(count, Ty)`` of ``count`` windows of ``win`` samples, ``hop`` apart,
+        in ``chunk``: each as :meth:`score_wave` scores it alone (to float tolerance), in one batch."""
+        key = (rate, win, hop)
+        if key not in self._windows:
+            self._windows[key] = WindowFeatures(self.spec, rate, win, hop)
+        return self.probabilities(self.norm(self._windows[key](chunk, count)))
+
     def score_wave(self, wave: np.ndarray, rate: int) -> np.ndarray:
         """Probabilities ``(Ty,)`` for one mono waveform (empty if shorter than the receptive field)."""
         f = self.features(wave, rate)
@@ -62,45 +76,74 @@ class Scorer:
         return self.probabilities(f[None])[0]
 
 
-def stream_scores(path: Path | str, scorer: Scorer, window_s: float, block_s: float = 1.0
-                  ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+def stream_scores(path: Path | str, scorer: Scorer, window_s: float, block_s: float = 1.0,
+                  group: int = GROUP, per_window: bool = False) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Yield ``(times_s, probabilities)`` for consecutive stretches of an audio file.
 
-    Reads the file in blocks; holds at most one window of audio. Raises
-    :class:`AudioReadError` for files soundfile cannot open.
+    Reads the file in blocks and scores ``group`` windows at a time (their features computed
+    once per stretch of audio, see :class:`WindowFeatures`, and the model run on them as one
+    batch); holds at most ``group`` windows of audio. ``per_window`` scores each window on
+    its own (the former way, kept as the reference the shared one is checked against).
+    Raises :class:`AudioReadError` for files soundfile cannot open.
     """
+    shared = not per_window and hasattr(scorer, "score_windows")
+    group = max(1, group) if shared else 1
     with open_audio(path) as f:
         rate = f.samplerate
         win = max(1, int(round(window_s * rate)))
         hop = max(1, win // 2)
-        buf = np.zeros(0, np.float32)
-        start = 0  # absolute index of buf[0]
+        blocks: list[np.ndarray] = []
+        held = 0  # samples in blocks
+        start = 0  # absolute index of the first held sample
         first = True
 
-        def emit(wave: np.ndarray, offset: int, keep_from: int) -> tuple[np.ndarray, np.ndarray]:
-            if not np.isfinite(wave).all():
-                raise AudioReadError(f"non-finite samples near {offset / rate:.1f} s")
-            probs = scorer.score_wave(wave, rate)
+        def emit(probs: np.ndarray, offset: int, length: int, keep_from: int) -> tuple[np.ndarray, np.ndarray]:
             times = offset / rate + np.asarray(scorer.clock.seconds(np.arange(len(probs))))
-            keep = (times >= (offset + keep_from) / rate) & (times < (offset + len(wave)) / rate + 1e-9)
+            keep = (times >= (offset + keep_from) / rate) & (times < (offset + length) / rate + 1e-9)
             return times[keep], probs[keep]
 
+        def finite(wave: np.ndarray, offset: int, span: int) -> None:
+            bad = np.flatnonzero(~np.isfinite(wave))
+            if len(bad):  # the first window holding a bad sample, as when windows were checked one by one
+                at = offset + max(0, -(-(int(bad[0]) - span + 1) // hop)) * hop
+                raise AudioReadError(f"non-finite samples near {at / rate:.1f} s")
+
+        def windows(buf: np.ndarray, count: int, first: bool) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+            chunk = buf[:(count - 1) * hop + win]
+            finite(chunk, start, win)
+            if shared:
+                probs = scorer.score_windows(chunk, rate, win, hop, count)
+            else:
+                probs = [scorer.score_wave(chunk[i * hop:i * hop + win], rate) for i in range(count)]
+            for i in range(count):
+                yield emit(probs[i], start + i * hop, win, 0 if first and i == 0 else win - hop)
+
+        def ready(n: int) -> int:
+            return (n - win) // hop + 1 if n >= win else 0
+
         for block in f.blocks(blocksize=max(1, int(block_s * rate)), dtype="float32", always_2d=True):
-            buf = np.concatenate([buf, to_mono(block)])
-            while len(buf) >= win:
-                yield emit(buf[:win], start, 0 if first else win - hop)
+            blocks.append(to_mono(block))
+            held += len(blocks[-1])
+            if ready(held) >= group:
+                buf = np.concatenate(blocks)
+                count = ready(held)
+                yield from windows(buf, count, first)
                 first = False
-                buf = buf[hop:]
-                start += hop
-        if first and len(buf):
-            yield emit(buf, start, 0)
-        elif not first and len(buf) > win - hop:
-            yield emit(buf, start, win - hop)
+                blocks, held, start = [buf[count * hop:]], held - count * hop, start + count * hop
+        buf = np.concatenate(blocks) if blocks else np.zeros(0, np.float32)
+        if count := ready(len(buf)):
+            yield from windows(buf, count, first)
+            first = False
+            buf, start = buf[count * hop:], start + count * hop
+        if len(buf) and (first or len(buf) > win - hop):
+            finite(buf, start, len(buf))
+            yield emit(scorer.score_wave(buf, rate), start, len(buf), 0 if first else win - hop)
 
 
-def score_file(path: Path | str, scorer: Scorer, window_s: float) -> tuple[np.ndarray, np.ndarray]:
+def score_file(path: Path | str, scorer: Scorer, window_s: float, per_window: bool = False
+               ) -> tuple[np.ndarray, np.ndarray]:
     """``(times_s, probabilities)`` of a whole file, streamed (see :func:`stream_scores`)."""
-    parts = list(stream_scores(path, scorer, window_s))
+    parts = list(stream_scores(path, scorer, window_s, per_window=per_window))
     if not parts:
         return np.zeros(0), np.zeros(0, np.float32)
     return np.concatenate([t for t, _ in parts]), np.concatenate([s for _, s in parts])
