@@ -44,10 +44,12 @@ PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
         "trigger_word.evaluate.negative_minutes": 960.0,
         "trigger_word.evaluate.mine_minutes": 30.0,
         # The word encoder of enrol-word: every collected train take, the whole vocabulary said
-        # by 40 voices, more epochs; every dev and test voice enrolled, 2 hours of negatives each.
+        # by 40 voices, 6,000 lexicon words by 4 voices each, more epochs; every dev and test voice enrolled, 2 hours of negatives each.
         "trigger_word.word_encoder.train_takes": 0,
         "trigger_word.word_encoder.vocabulary": 120,
         "trigger_word.word_encoder.vocabulary_voices": 40,
+        "trigger_word.word_encoder.lexicon_words": 6000,
+        "trigger_word.word_encoder.lexicon_voices": 4,
         "trigger_word.word_encoder.epochs": 30,
         "trigger_word.word_encoder.eval_voices": 1000,
         "trigger_word.word_encoder.negative_minutes": 120.0,

@@ -1,7 +1,8 @@
 """Stage ``word_encoder``: train the word encoder, set its threshold rule on dev, check it on test.
 
 Training material: the collected words of the train split's voices (the positive word and
-the other held-out words left out) plus ``vocabulary`` everyday words said by train voices.
+the other held-out words left out) plus ``vocabulary`` everyday words and ``lexicon_words``
+common words of a pronunciation lexicon (:mod:`tasks.trigger_word.lexicon`), said by train voices.
 Dev and test material: the split's own voices (espeak-ng voices never trained on, Kokoro
 voices) saying words never trained on, and the split's own backgrounds and real speech.
 """
@@ -18,6 +19,7 @@ import torch
 
 from tasks.audio import speech_embedding as se
 from tasks.audio.io import read_audio, resample, to_mono
+from tasks.trigger_word.lexicon import lexicon_words
 from tasks.trigger_word.word_data import (
     RATE,
     Take,
@@ -90,6 +92,11 @@ def train_takes(words: pd.DataFrame, params: WordEncoderParams, tts_grid: list[t
     vocab_voices = _pick(tts_voices, params.vocabulary_voices, rng)
     plan = [(w, g, *tts_grid[int(rng.integers(len(tts_grid)))]) for w in VOCABULARY[:params.vocabulary]
             for g in vocab_voices]
+    if params.lexicon_words:
+        lex_rng = np.random.default_rng([seed, 25])
+        for w in lexicon_words(params.lexicon_words, held):
+            plan += [(w, g, *tts_grid[int(lex_rng.integers(len(tts_grid)))])
+                     for g in _pick(tts_voices, params.lexicon_voices, lex_rng)]
     return takes + espeak_takes(plan)
 
 

@@ -26,7 +26,7 @@ CLIP_S = 4.5
 END_S = (2.4, 4.0)  # where a positive word ends in its clip
 SEGMENT_S = 30.0
 SETTLE_S = 2.0  # false accepts are counted from here on in each segment (full context before)
-LAMBDAS = tuple(round(x, 3) for x in np.arange(-0.6, 1.21, 0.05))
+LAMBDAS = tuple(round(x, 3) for x in np.arange(-0.6, 1.21, 0.025))
 
 
 @dataclass
@@ -39,6 +39,7 @@ class Enrolment:
     imp_cos: float
     positives: list[np.ndarray]  # per clip: (T, dim) vectors
     ends: list[float]  # per clip: the word's end, in s
+    vectors: np.ndarray | None = None  # (K, dim) the enrolled takes' vectors
 
 
 def enrolments(takes: Sequence[Take], embedder: WindowEmbedder, bank: np.ndarray, backgrounds: Sequence[np.ndarray],
@@ -65,7 +66,8 @@ def enrolments(takes: Sequence[Take], embedder: WindowEmbedder, bank: np.ndarray
                      level)
             clips.append(embedder.embed_wave(np.clip(x, -1, 1), RATE))
             ends.append(end)
-        out.append(Enrolment(word, group, group.split(":")[0], centroid(vectors), self_cos, imp_cos, clips, ends))
+        out.append(Enrolment(word, group, group.split(":")[0], centroid(vectors), self_cos, imp_cos, clips, ends,
+                              vectors))
     return out
 
 

@@ -468,16 +468,18 @@ def test_logmel_preset_features_train_and_detect(logmel_run, tmp_path, capsys):
 def test_word_encoder_stage_trains_an_encoder_enrol_word_can_use(pipeline_run, tmp_path):
     root, params_file = pipeline_run
     params = yaml.safe_load(params_file.read_text())
-    params["trigger_word"]["word_encoder"].update(vocabulary=4, vocabulary_voices=2, epochs=2, eval_voices=2,
+    params["trigger_word"]["word_encoder"].update(vocabulary=4, vocabulary_voices=2, lexicon_words=3,
+                                                  lexicon_voices=2, epochs=2, eval_voices=2,
                                                   bank_windows=100, negative_minutes=0.5, dev_words=["lighthouse"],
                                                   test_words=["saxophone"])
     small = write_params(tmp_path / "params.yaml", params)
     assert main(["word_encoder", "--params", str(small)]) == 0
     metrics = json.loads((root / "reports" / "word_encoder_metrics.json").read_text())
     assert {"lambda", "dev_missed_rate", "dev_false_accepts_per_hour_ci95", "test_missed_rate"} <= set(metrics)
-    assert metrics["train_words"] == 3 + 4  # the collected negatives and the vocabulary; never "activate"
+    assert metrics["train_words"] == 3 + 4 + 3  # the collected negatives, the vocabulary, the lexicon words
     doc = json.loads((root / "word_encoder" / "config.json").read_text())
     assert "activate" in doc["held_out_words"] and "activate" not in doc["train_words"]
+    assert {"about", "people", "hundred"} <= set(doc["train_words"])  # the lexicon's most common words
     history = pd.read_csv(root / "reports" / "word_encoder_history.csv")
     assert list(history.epoch) == [1, 2] and history.dev_loss.notna().all()
     from tasks.trigger_word.word_encoder import load_encoder
