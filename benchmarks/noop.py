@@ -11,7 +11,9 @@ time on a shared machine is mostly waiting). The flow is this checkout's (``--re
 at the repo), whatever code the repo holds. Goals: < 3 s and < 10 s.
 
 ``--dvc-only`` times only ``dvc status`` and ``dvc repro`` (no build, no server, no flow): with
-``--repo .`` that is the no-op of this checkout's own data. ``--layouts full`` (or ``demo``)
+``--repo .`` that is the no-op of this checkout's own data. Several ``--repo`` values (a baseline
+and a change, e.g. two copies of a checkout) are timed interleaved, run by run, so that the load of
+a shared machine falls on all of them alike; ``--repro-args -P`` adds ``dvc repro -P``. ``--layouts full`` (or ``demo``)
 runs :mod:`benchmarks.noop_layouts`: the full-scale file counts, one file per word and clip
 against shards, without running the pipeline.
 """
@@ -49,29 +51,53 @@ def timed(cmd: list[str], repo: Path, extra: dict[str, str], repeat: int) -> flo
     return statistics.median(times)
 
 
+def dvc_only(repos: list[Path], repeat: int, repro_args: list[str]) -> None:
+    """No-op ``dvc status`` / ``dvc repro`` of each repo, interleaved: run i of every command in every
+    repo before run i + 1, so a burst of load from other users falls on all of them alike."""
+    from benchmarks.noop_layouts import timed as timed_cpu
+
+    environ = {**os.environ, "PATH": os.pathsep.join([str(Path(PY).parent), os.environ.get("PATH", "")])}
+    commands = [["status"], ["repro"], *([["repro", *repro_args]] if repro_args else [])]
+    runs: dict[tuple[Path, str], list[tuple[float, float]]] = {}
+    for _ in range(repeat):
+        for cmd in commands:
+            for repo in repos:
+                runs.setdefault((repo, " ".join(cmd)), []).append(timed_cpu(cmd, repo, environ, 1))
+    load = os.getloadavg()[0]
+    print(f"no-op, median of {repeat} interleaved runs, wall (CPU) s; load average at the end {load:.1f}; goal < 3 s")
+    for repo in repos:
+        cells = []
+        for cmd in commands:
+            walls, cpus = zip(*runs[repo, " ".join(cmd)], strict=True)
+            cells.append(f"`dvc {' '.join(cmd)}` {statistics.median(walls):.2f} ({statistics.median(cpus):.2f})")
+        print(f"  {repo}: " + ", ".join(cells))
+    if len(repos) > 1:
+        base = statistics.median(c for _, c in runs[repos[0], "repro"])
+        for repo in repos[1:]:
+            cpu = statistics.median(c for _, c in runs[repo, "repro"])
+            print(f"  `dvc repro` CPU {repo.name} / {repos[0].name}: {cpu / base:.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--repo", type=Path, help="an existing DVC repo to time (default: a tiny copy)")
+    parser.add_argument("--repo", type=Path, nargs="+", default=[],
+                        help="an existing DVC repo to time (default: a tiny copy); several with --dvc-only")
     parser.add_argument("--stages", nargs="+", default=[], help="only these stage names, no globs (default: all)")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--dvc-only", action="store_true", help="only dvc status and dvc repro, no build or flow")
     parser.add_argument("--layouts", choices=["full", "demo"], help="run benchmarks.noop_layouts at this scale")
+    parser.add_argument("--repro-args", nargs="+", default=[], help="with --dvc-only, also time `dvc repro ARGS`")
     args = parser.parse_args()
     if args.layouts:
         from benchmarks.noop_layouts import main as layouts
 
         return layouts(["--scale", args.layouts, "--repeat", str(args.repeat)])
     if args.dvc_only:
-        from benchmarks.noop_layouts import timed as timed_cpu
-
-        repo = (args.repo or Path(".")).resolve()
-        environ = {**os.environ, "PATH": os.pathsep.join([str(Path(PY).parent), os.environ.get("PATH", "")])}
-        (status, status_cpu), (repro, repro_cpu) = (timed_cpu(c, repo, environ, args.repeat) for c in ("status", "repro"))
-        print(f"{repo}: no-op `dvc status` {status:.2f} s ({status_cpu:.2f} s CPU), `dvc repro` {repro:.2f} s "
-              f"({repro_cpu:.2f} s CPU); median of {args.repeat}; goal < 3 s")
-        return None
+        return dvc_only([r.resolve() for r in args.repo or [Path(".")]], args.repeat, args.repro_args)
+    if len(args.repo) > 1:
+        parser.error("several --repo values only with --dvc-only")
     with tempfile.TemporaryDirectory() as tmp:
-        repo = args.repo.resolve() if args.repo else tiny_repo(Path(tmp) / "repo")
+        repo = args.repo[0].resolve() if args.repo else tiny_repo(Path(tmp) / "repo")
         server = Server(Path(tmp) / "prefect")
         try:
             extra = server.client_env()

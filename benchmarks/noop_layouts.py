@@ -1,7 +1,7 @@
 """Benchmark: no-op `dvc status` / `dvc repro` at full-scale file counts, old layout against shards.
 
-Run: ``python -m benchmarks.noop_layouts [--scale full|demo] [--repeat N] [--keep DIR]``
-(also ``python -m benchmarks.noop --layouts``).
+Run: ``python -m benchmarks.noop_layouts [--scale full|demo] [--layout files|shards] [--flow]
+[--repeat N] [--keep DIR]`` (also ``python -m benchmarks.noop --layouts``).
 
 Running the full pipeline takes hours, and a no-op's cost depends on the stage graph, the
 params files and the number of files in the outputs, not on what the files hold. So this
@@ -12,7 +12,18 @@ scale gives: ``files``, one WAV per word and per clip as before, and ``shards``,
 (counts computed from the params with the pipeline's own planning functions; outputs of the
 other pipelines as in this checkout's demo data). Each is reproduced once (untimed), then a
 no-op ``dvc status`` and ``dvc repro`` are timed (whole processes, median of ``--repeat``) in
-both, with DVC's YAML reader on libyaml and on pure Python, all in the same run.
+both, with DVC's YAML reader on libyaml and on pure Python, all in the same run. ``--flow`` also
+times the no-op pipeline flow (``python -m flows.pipeline --repo``, libyaml, a local Prefect
+server started here). What is real: this dvc.yaml, the preset's params, the code, the stage graph
+and the file counts of the pipeline's planning code (trigger word: collect shards, clip shards,
+feature shards, the evaluation's negative sessions). What is built to size: the files' contents.
+A no-op does not read them (DVC compares each file's inode, mtime and size with its state
+database), which ``--scale demo`` checks: its placeholder repo against this checkout's real
+demo data (``python -m benchmarks.noop --dvc-only --repo .``).
+
+Running the real full-scale stages instead was tried and stopped: ``tw_collect`` with
+params-full.yaml (224 shards, 56,320 words) did 7 shards in 4 min on the shared 2 cores
+(load 12-15), about 2 h for collect alone, before 49,200 clips (~16 GB) and their features.
 """
 
 from __future__ import annotations
@@ -64,6 +75,7 @@ def tw_counts(preset: Path) -> dict[str, dict[str, dict[str, int]]]:
     from tasks.trigger_word.collect import tts_plan
     from tasks.trigger_word.config import SPLITS, TriggerWordParams
     from tasks.trigger_word.cross_engine import kokoro_plan
+    from tasks.trigger_word.negatives import session_plan
 
     base, p = load_params(preset, "trigger_word", TriggerWordParams)
     c, ce = p.collect, p.collect.cross_engine
@@ -75,15 +87,16 @@ def tw_counts(preset: Path) -> dict[str, dict[str, dict[str, int]]]:
     clips = {s: p.synthesize.clips.get(s, 0) for s in SPLITS}
     shards = {s: math.ceil(n / p.synthesize.shard_size) for s, n in clips.items()}
     features = {s: 2 * math.ceil(n / p.features.shard_size) for s, n in clips.items()}
+    evaluation = {"negative_audio": 2 * len(session_plan(p.evaluate, p.synthesize.clip_seconds))}  # dev and test
     return {
         "files": {"collect": {"positives": positives, "negatives": words - positives,
                               "backgrounds": c.generated_backgrounds.count, "cross_engine": kokoro + speech},
-                  "clips": clips, "features": features},
+                  "clips": clips, "features": features, "eval": evaluation},
         "shards": {"collect": {"positives": len(plan), "negatives": len(plan),
                                "backgrounds": c.generated_backgrounds.count,
                                "cross_engine": math.ceil(kokoro / ce.shard_size)
                                + 2 * math.ceil(ce.real_speech_files / (2 * USER_SHARD))},
-                   "clips": shards, "features": features},
+                   "clips": shards, "features": features, "eval": evaluation},
     }
 
 
@@ -158,8 +171,9 @@ def run(cmd: list[str], cwd: Path, timeout: float = 600, **kw) -> subprocess.Com
     return proc
 
 
-def timed(cmd: str, repo: Path, environ: dict[str, str], repeat: int) -> tuple[float, float]:
-    """Median wall and CPU (user + system) seconds of ``dvc cmd``, checked to be a no-op.
+def timed(cmd: str | list[str], repo: Path, environ: dict[str, str], repeat: int) -> tuple[float, float]:
+    """Median wall and CPU (user + system) seconds of ``dvc cmd`` (``"status"`` or ``["repro", "-P"]``),
+    checked to be a no-op.
 
     CPU time is reported beside wall time because the machine is shared: it barely moves when
     other work slows the wall clock.
@@ -168,24 +182,45 @@ def timed(cmd: str, repo: Path, environ: dict[str, str], repeat: int) -> tuple[f
     for _ in range(repeat):
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         t0 = time.perf_counter()
-        proc = run([PY, "-m", "dvc", cmd], repo, env=environ)
+        args = [cmd] if isinstance(cmd, str) else list(cmd)
+        proc = run([PY, "-m", "dvc", *args], repo, env=environ)
         walls.append(time.perf_counter() - t0)
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
-        if "Running stage" in proc.stdout or (cmd == "status" and "up to date" not in proc.stdout):
+        if "Running stage" in proc.stdout or (args[0] == "status" and "up to date" not in proc.stdout):
             raise SystemExit(f"dvc {cmd} in {repo} was not a no-op:\n{proc.stdout[-2000:]}")
+    return statistics.median(walls), statistics.median(cpus)
+
+
+def timed_flow(repo: Path, environ: dict[str, str], repeat: int) -> tuple[float, float]:
+    """Median wall and CPU seconds of a no-op ``python -m flows.pipeline --repo repo`` (run from here)."""
+    walls, cpus = [], []
+    for _ in range(repeat):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        t0 = time.perf_counter()
+        proc = run([PY, "-m", "flows.pipeline", "--repo", str(repo)], ROOT, env=environ)
+        walls.append(time.perf_counter() - t0)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+        if "Running stage" in proc.stdout + proc.stderr:
+            raise SystemExit(f"the pipeline flow in {repo} was not a no-op:\n{proc.stdout[-2000:]}{proc.stderr[-2000:]}")
     return statistics.median(walls), statistics.median(cpus)
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scale", choices=sorted(PRESET), default="full")
+    parser.add_argument("--layout", choices=["files", "shards"], nargs="+", default=["files", "shards"],
+                        help="which layouts to build and time (default: both)")
+    parser.add_argument("--libyaml-only", action="store_true", help="skip the pure-Python YAML reader runs")
+    parser.add_argument("--flow", action="store_true", help="also time the no-op pipeline flow (local server)")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--keep", type=Path, help="build the repos here and keep them (default: a temporary folder); "
                         "repos already built there are timed again without rebuilding")
     args = parser.parse_args(argv)
     preset = ROOT / PRESET[args.scale]
     counts = tw_counts(preset)
+    readers = [False] if args.libyaml_only else [True, False]
     with tempfile.TemporaryDirectory() as tmp:
         where = args.keep or Path(tmp)
         shim = where / "pure-yaml"
@@ -195,28 +230,42 @@ def main(argv: list[str] | None = None) -> None:
                     env=env(False, shim)).stdout.strip()
         if check != "True":
             raise SystemExit("ruamel.yaml.clib is not installed: run scripts/setup.sh")
-        results = {}
-        for layout in ("files", "shards"):
+        results, files = {}, {}
+        for layout in args.layout:
             t0 = time.perf_counter()
             if (where / layout / "dvc.lock").is_file():
                 print(f"{layout}: timing the repo built before in {where / layout}", flush=True)
             else:
-                n = build_repo(where / layout, preset, counts[layout])
-                print(f"{layout}: {n} files in the outputs, built in {time.perf_counter() - t0:.0f} s (untimed)",
-                      flush=True)
-            for pure in (True, False):
+                files[layout] = build_repo(where / layout, preset, counts[layout])
+                print(f"{layout}: {files[layout]} files in the outputs, built in {time.perf_counter() - t0:.0f} s "
+                      "(untimed)", flush=True)
+            for pure in readers:
                 for cmd in ("status", "repro"):
                     results[layout, pure, cmd] = timed(cmd, where / layout, env(pure, shim), args.repeat)
-    print(f"\nno-op at {args.scale} scale ({PRESET[args.scale]}), median of {args.repeat}, whole processes, "
-          "wall (CPU) seconds:")
-    print(f"{'layout':8} {'YAML reader':12} {'dvc status':>16} {'dvc repro':>16}")
-    for layout in ("files", "shards"):
-        for pure in (True, False):
-            cells = [f"{w:6.2f} ({c:5.2f})" for w, c in (results[layout, pure, k] for k in ("status", "repro"))]
-            print(f"{layout:8} {'pure Python' if pure else 'libyaml':12} {cells[0]:>16} {cells[1]:>16}")
-    (before, before_cpu), (after, after_cpu) = results["files", True, "repro"], results["shards", False, "repro"]
-    print(f"dvc repro no-op: {before:.2f} s before (files, pure Python) -> {after:.2f} s now (shards, libyaml): "
-          f"{before / after:.1f}x wall, {before_cpu / after_cpu:.1f}x CPU; goal < 3 s")
+        if args.flow:
+            from tests.flows.test_pipeline_helpers import Server
+
+            server = Server(where / "prefect")
+            try:
+                environ = {**env(False, shim), **server.client_env(), "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+                for layout in args.layout:
+                    results[layout, False, "flow"] = timed_flow(where / layout, environ, args.repeat)
+            finally:
+                server.stop()
+    print(f"\nno-op at {args.scale} scale ({PRESET[args.scale]}; outputs built to size, see the docstring), "
+          f"median of {args.repeat}, whole processes, wall (CPU) seconds; load average {os.getloadavg()[0]:.1f}:")
+    kinds = ["status", "repro", *(["flow"] if args.flow else [])]
+    print(f"{'layout':8} {'YAML reader':12} {'dvc status':>16} {'dvc repro':>16}" + (f" {'pipeline flow':>16}" if args.flow else ""))
+    for layout in args.layout:
+        for pure in readers:
+            cells = [f"{w:6.2f} ({c:5.2f})" if (w, c) != (None, None) else "" for w, c in
+                     (results.get((layout, pure, k), (None, None)) for k in kinds)]
+            print(f"{layout:8} {'pure Python' if pure else 'libyaml':12} " + " ".join(f"{c:>16}" for c in cells))
+    if ("files", True, "repro") in results and ("shards", False, "repro") in results:
+        (before, before_cpu), (after, after_cpu) = results["files", True, "repro"], results["shards", False, "repro"]
+        print(f"dvc repro no-op: {before:.2f} s before (files, pure Python) -> {after:.2f} s now (shards, libyaml): "
+              f"{before / after:.1f}x wall, {before_cpu / after_cpu:.1f}x CPU; goal < 3 s (flow < 10 s)")
+
 
 if __name__ == "__main__":
     main()

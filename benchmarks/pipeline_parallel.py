@@ -1,6 +1,6 @@
 """Benchmark: the same stale stages run one at a time and side by side, in the same run.
 
-Run: ``python -m benchmarks.pipeline_parallel [--repo DIR] [--workers 2 4] [--stages PATTERN ...]``
+Run: ``python -m benchmarks.pipeline_parallel [--demo | --repo DIR] [--workers 2 4] [--stages PATTERN ...]``
 
 Without ``--repo`` it builds a tiny copy of this repository in a temporary folder (every
 pipeline shrunk as in its flow test: a few voices, 60 images, 36 people, one small style
@@ -12,11 +12,18 @@ hit), against one local Prefect server started here: `dvc repro` (DVC's own seri
 value. It prints each wall time and its speed-up over ``--workers 1``, and checks that every
 copy ends with the same dvc.lock stage names and a clean `dvc status`. Goal: >= 1.3x with 2
 workers on 2 cores.
+
+``--demo`` is the issue's goal as stated: the README's main command (``python -m flows.pipeline``)
+on the real default pipeline, this checkout's code, dvc.yaml and params.yaml (demo scale), every
+stage stale, run one stage at a time (``--workers 1``) and two at a time (``--workers 2``), in
+the same run (``--repo .`` with ``--workers 2 --no-dvc-repro``). It takes about 25 minutes on 2
+idle cores and about 3 GB under the temporary folder; run it on an otherwise idle machine.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import subprocess
 import tempfile
@@ -45,6 +52,7 @@ def source_repo(dest: Path, repo: Path | None) -> Path:
     params = yaml.safe_load((repo / "params.yaml").read_text()) if repo else tiny_all_params()
     out = tiny_repo(dest, params, root=root)
     shutil.copytree(root / "assets", out / "assets")  # the day/night real-photo check reads it
+    dvc(out, "config", "cache.type", "reflink,hardlink,copy")  # outputs linked, not copied, into the cache
     return out
 
 
@@ -61,10 +69,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repo", type=Path, help="take code, dvc.yaml and params.yaml from this repo "
                         "(default: a tiny copy of this one)")
-    parser.add_argument("--workers", type=int, nargs="+", default=[2, 4], help="parallel modes (default: 2 4)")
+    parser.add_argument("--demo", action="store_true", help="the real default pipeline at demo scale: "
+                        "this checkout, --workers 1 against --workers 2, no `dvc repro` mode")
+    parser.add_argument("--workers", type=int, nargs="+", default=None,
+                        help="parallel modes (default: 2 4; with --demo: 2)")
     parser.add_argument("--stages", nargs="+", default=[], help="only these stages (names or globs)")
     parser.add_argument("--no-dvc-repro", action="store_true", help="skip the `dvc repro` mode")
     args = parser.parse_args()
+    if args.demo:
+        if args.repo:
+            parser.error("--demo takes this checkout; use --repo DIR for another one")
+        args.repo, args.no_dvc_repro = ROOT, True
+    args.workers = args.workers or ([2] if args.demo else [2, 4])
+    load = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         src = source_repo(tmp / "source", args.repo.resolve() if args.repo else None)
@@ -97,7 +114,9 @@ def main() -> None:
             if "up to date" not in status:
                 raise SystemExit(f"{name}: dvc status not clean:\n{status}")
     serial = times["pipeline --workers 1"]
-    print(f"\n{len(first)} stages; dvc.lock entries equal in every mode: "
+    print(f"\n{'the default pipeline at demo scale' if args.demo else 'copies of ' + str(args.repo or 'a tiny repo')}; "
+          f"load average {load:.1f} at the start, {os.getloadavg()[0]:.1f} at the end")
+    print(f"{len(first)} stages; dvc.lock entries equal in every mode: "
           f"{'yes' if not differ else 'no, these differ: ' + ', '.join(differ)}")
     print(f"speed-up over --workers 1 ({serial:.1f} s):")
     for name, seconds in times.items():

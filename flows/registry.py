@@ -117,9 +117,20 @@ def imported_names(path: Path, module: str) -> set[str]:
     return names
 
 
+def runs_code(path: Path) -> bool:
+    """Whether importing ``path`` can do anything a stage's outputs depend on: not when the file is
+    empty, comments or only a docstring (as most package ``__init__.py`` here are). Adding code to
+    such a file puts it back in the closures of the stages that import it (regenerate dvc.yaml)."""
+    body = ast.parse(path.read_text(), filename=str(path)).body
+    first = body[0] if body else None
+    docstring = isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str)
+    return len(body) > int(docstring)
+
+
 def import_closure(entry_module: str, root: Path = ROOT, packages: Iterable[str] = PACKAGES) -> list[str]:
     """The project files (relative POSIX paths, sorted) that importing ``entry_module`` may run:
-    the module, every project module it imports transitively, and their packages' ``__init__.py``."""
+    the module, every project module it imports transitively, and their packages' ``__init__.py``,
+    less the files that run no code (:func:`runs_code`)."""
     packages = set(packages)
     seen: set[str] = set()
     files: set[str] = set()
@@ -134,7 +145,7 @@ def import_closure(entry_module: str, root: Path = ROOT, packages: Iterable[str]
         path = module_file(name, root)
         if path is None:
             continue
-        if path.stat().st_size:  # an empty __init__.py runs nothing (and DVC warns about empty deps)
+        if runs_code(path):  # each file is a DVC dep entry, and every entry costs each no-op repro
             files.add(path.relative_to(root).as_posix())
         todo += sorted(imported_names(path, name))
     return sorted(files)

@@ -12,6 +12,7 @@ import logging
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -131,7 +132,6 @@ def _train(crops: np.ndarray, labels: np.ndarray, config: FaceEncoderConfig, s: 
            evaluate: Callable[[FaceEncoder], dict] | None) -> tuple[FaceEncoder, list[dict]]:
     torch.manual_seed(seed)
     model = FaceEncoder(config)
-    opt = torch.optim.AdamW(model.parameters(), lr=s.lr, weight_decay=s.weight_decay)
 
     def lr_at(step: int) -> float:  # linear warm-up, then cosine decay to 5%
         if step < s.warmup_steps:
@@ -142,15 +142,28 @@ def _train(crops: np.ndarray, labels: np.ndarray, config: FaceEncoderConfig, s: 
     rng = np.random.default_rng([seed, 5001])
     gen = torch.Generator().manual_seed(int(rng.integers(2**62)))
     data = torch.from_numpy(crops)
+    history = triplet_steps(model, labels, s, rng, lr_at, lambda idx: augment(data[idx], s.augment, gen),  # (P*K, 3, S, S)
+                            on_step, evaluate)
+    return model.eval(), history
+
+
+def triplet_steps(model: torch.nn.Module, labels: np.ndarray, s: TrainSettings, rng: np.random.Generator,
+                  lr_at: Callable[[int], float], inputs: Callable[[np.ndarray], Tensor],
+                  on_step: Callable[[int, dict], None] | None, evaluate: Callable[[Any], dict] | None) -> list[dict]:
+    """The training loop shared by the encoder and the adapter: ``s.steps`` AdamW steps on P x K
+    batches (drawn from ``rng``) of ``inputs(idx)`` with the semi-hard triplet loss, learning rate
+    ``lr_at(step)``. Every ``log_every`` steps a history row (step, mean loss, share of triplets
+    still violating the margin, lr, plus ``evaluate(model)``'s keys) goes to ``on_step``."""
+    opt = torch.optim.AdamW(model.parameters(), lr=s.lr, weight_decay=s.weight_decay)
     target = torch.from_numpy(labels.astype(np.int64))
     history: list[dict] = []
     losses, active = [], []
     for step, idx in enumerate(pk_batches(labels, s.people_per_batch, s.photos_per_person, s.steps, rng)):
         model.train()
+        lr = lr_at(step)
         for group in opt.param_groups:
-            group["lr"] = lr_at(step)
-        x = augment(data[idx], s.augment, gen)  # (P*K, 3, S, S)
-        emb = model(x)  # (P*K, D)
+            group["lr"] = lr
+        emb = model(inputs(idx))  # (P*K, D)
         loss = batch_semi_hard_triplet_loss(emb, target[idx], s.margin)
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -158,15 +171,14 @@ def _train(crops: np.ndarray, labels: np.ndarray, config: FaceEncoderConfig, s: 
         losses.append(float(loss.detach()))
         active.append(violating_share(emb, target[idx], s.margin))
         if (step + 1) % s.log_every == 0 or step + 1 == s.steps:
-            row = {"step": step + 1, "loss": float(np.mean(losses)), "violating": float(np.mean(active)),
-                   "lr": lr_at(step)}
+            row = {"step": step + 1, "loss": float(np.mean(losses)), "violating": float(np.mean(active)), "lr": lr}
             if evaluate is not None:
                 row |= evaluate(model)
             history.append(row)
             losses, active = [], []
             if on_step is not None:
                 on_step(step + 1, row)
-    return model.eval(), history
+    return history
 
 
 def embed_crops(model: FaceEncoder, crops: np.ndarray, threads: int = 1) -> np.ndarray:
