@@ -64,6 +64,15 @@ PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
         "trigger_word.train.spec_augment.time_width": 10,
         "trigger_word.synthesize.train_word_to_background_db": None,
     }),
+    "params-kokoro.yaml": ("Leave one engine out, the reverse way: the training words said by 40 "
+                           "Kokoro-82M voice blends (no espeak-ng voice), and the cross-engine check "
+                           "made of espeak-ng voices never in training (10 dev, 15 test); no babble "
+                           "backgrounds (they are made of espeak-ng voices).", {
+        "trigger_word.collect.tts.engines": ["kokoro"],
+        "trigger_word.collect.cross_engine.engine": "espeak",
+        "trigger_word.collect.generated_backgrounds.kinds": ["white", "pink", "brown", "blue", "violet", "hum",
+                                                             "fan", "rain", "wind", "traffic"],
+    }),
     "params-lecture.yaml": ("The lecture's trigger-word settings: 44.1 kHz clips, linear spectrogram "
                             "(101 x 5511), Ty = 1375, 50 label ones, 196 conv filters, GRU 128.", {
         "trigger_word.collect.sample_rate": 44100,

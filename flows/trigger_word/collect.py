@@ -15,6 +15,7 @@ from tasks.errors import DataError
 from tasks.io import atomic_dir, refuse_overlap, write_json, write_parquet
 from tasks.trigger_word import collect as C
 from tasks.trigger_word import cross_engine as X
+from tasks.trigger_word import engines as E
 from tasks.trigger_word.config import CollectParams, Layout, TriggerWordParams
 
 tts_shard = task(C.render_tts_shard, name="tts-shard", cache_policy=NO_CACHE)
@@ -23,6 +24,8 @@ backgrounds_shard = task(C.render_generated_backgrounds, name="generated-backgro
 babble_words = task(C.babble_material, name="babble-material", cache_policy=NO_CACHE)
 kokoro_shard = task(X.render_kokoro, name="kokoro-shard", cache_policy=NO_CACHE)
 speech_task = task(X.ingest_real_speech, name="real-speech", cache_policy=NO_CACHE)
+kokoro_train_shard = task(E.render_kokoro_train, name="kokoro-train-shard", cache_policy=NO_CACHE)
+espeak_check_shard = task(E.render_espeak_check, name="espeak-check-shard", cache_policy=NO_CACHE)
 
 USER_SHARD = 32  # files per user-folder task
 
@@ -46,7 +49,8 @@ def collect_into(out: Path, base: BaseParams, params: CollectParams) -> dict:
     log = logger()
     retries = {"retries": base.retries, "retry_delay_seconds": 1}
     sr = params.sample_rate
-    tts_plan = C.tts_plan(params, base.seed) if params.tts.enabled else []
+    engines = params.tts.engines if params.tts.enabled else ()
+    tts_plan = C.tts_plan(params, base.seed) if "espeak" in engines else []
     user = _user_files(params)
     quarantine: list[dict] = []
     user_jobs = []
@@ -64,6 +68,8 @@ def collect_into(out: Path, base: BaseParams, params: CollectParams) -> dict:
     if any(k == "babble" for _, k in bg_plan):
         babble = babble_words.with_options(**retries).submit(sr, base.seed, bg.babble_words)
     futures = [tts_shard.with_options(**retries).submit(items, out, sr, params.checks) for items in tts_plan]
+    futures += [kokoro_train_shard.with_options(**retries).submit(items, out, sr, params.checks)
+                for items in (E.kokoro_train_plan(params, base.seed) if "kokoro" in engines else [])]
     futures += [user_shard.with_options(**retries).submit(kind, root, files, out, sr, params.checks)
                 for kind, root, files in user_jobs]
     bg_futures = [backgrounds_shard.with_options(**retries).submit(
@@ -71,18 +77,22 @@ def collect_into(out: Path, base: BaseParams, params: CollectParams) -> dict:
 
     cross = params.cross_engine
     cross_futures = []
-    if cross.enabled:
+    if cross.enabled and cross.engine == "espeak":  # the reverse check: espeak-ng voices never in training
+        cross_futures += [espeak_check_shard.with_options(**retries).submit(items, out, sr, params.checks)
+                          for items in E.espeak_check_plan(params, base.seed)]
+    elif cross.enabled:
         plan = X.kokoro_plan(cross, params.positive_word, params.negative_words)
         cross_futures += [kokoro_shard.with_options(**retries).submit(plan[i:i + cross.shard_size], out, sr,
                                                                       params.checks)
                           for i in range(0, len(plan), cross.shard_size)]
+    if cross.enabled:
         for split, folders in (("dev", cross.real_speech_dev), ("test", cross.real_speech_test)):
             files = X.real_speech_files(folders, cross.real_speech_files, base.seed, split)
             cross_futures += [speech_task.with_options(**retries).submit(
                 files[i:i + USER_SHARD * 2], split, out, sr, params.checks, cross.real_speech_max_s)
                 for i in range(0, len(files), USER_SHARD * 2)]
-        log.info("collect: cross-engine check material: %d Kokoro takes, %d real-speech tasks", len(plan),
-                 len(cross_futures) - -(-len(plan) // cross.shard_size))
+        log.info("collect: cross-engine check material (%s voices, real speech): %d tasks", cross.engine,
+                 len(cross_futures))
 
     words, backgrounds = [], []
     with Progress(len(futures) + len(bg_futures), "collect", unit="shard") as bar:

@@ -80,16 +80,32 @@ def _model() -> tuple:
     return session, vocab, voices
 
 
-def synthesize(phonemes: str, voice: str, speed: float = 1.0) -> np.ndarray:
-    """Float32 audio at 24 kHz for IPA ``phonemes`` said by ``voice`` (one of :data:`VOICES`)."""
+def voice_table(voice: str) -> np.ndarray:
+    """A voice's style table, (510, 1, 256) float32: one style vector per input length in tokens."""
     if voice not in VOICES:
         raise ValueError(f"unknown Kokoro voice {voice!r}; voices: {', '.join(VOICES)}")
     with _lock:
-        session, vocab, voices = _model()
+        return _model()[2][voice]
+
+
+def blend(weights: dict[str, float]) -> np.ndarray:
+    """A new voice: the weighted average of voices' style tables (weights are normalised to sum 1)."""
+    total = float(sum(weights.values()))
+    if total <= 0:
+        raise ValueError("blend weights must sum to more than 0")
+    return sum(np.float32(w / total) * voice_table(v) for v, w in sorted(weights.items()))
+
+
+def synthesize(phonemes: str, voice: str | np.ndarray, speed: float = 1.0) -> np.ndarray:
+    """Float32 audio at 24 kHz for IPA ``phonemes`` said by ``voice`` (one of :data:`VOICES`, or a
+    style table such as :func:`blend` makes)."""
+    table = voice_table(voice) if isinstance(voice, str) else voice
+    with _lock:
+        session, vocab, _ = _model()
         tokens = [vocab[c] for c in phonemes if c in vocab]
         if not tokens:
             return np.zeros(0, np.float32)
-        style = voices[voice][min(len(tokens), len(voices[voice])) - 1]
+        style = table[min(len(tokens), len(table)) - 1]
         audio = session.run(None, {"tokens": np.asarray([[0, *tokens, 0]], np.int64),
                                    "style": np.asarray(style, np.float32).reshape(1, 256),
                                    "speed": np.asarray([speed], np.float32)})[0]

@@ -29,6 +29,7 @@ from tasks.trigger_word.synth import (
     labels_for,
     plan_clip,
     render_clip,
+    with_warp,
     write_pcm16_wav,
 )
 
@@ -92,6 +93,8 @@ def _render_into(split: str, indices: Sequence[int], pools: Pools, p: Synthesize
                  seed: int, out: Path, shard: ShardWriter | None, from_out: Callable[[str], str], cache: dict, rows: list[dict]) -> None:
     for index in indices:
         plan = plan_clip(clip_seed(seed, split, index), pools, p, sample_rate)
+        if split == "train":  # speaker variety for training only; dev and test are scored as said
+            plan = with_warp(plan, p.augment.warp)
         pcm, limit_db = render_clip(plan, pools.root, p, sample_rate, cache)
         clip_id = f"{split}-{index:07d}"
         if shard is None:

@@ -9,6 +9,7 @@ from pydantic import Field, field_validator, model_validator
 
 from tasks.audio.noise import KINDS as BACKGROUND_KINDS
 from tasks.config import SplitRuleParams, StrictModel
+from tasks.trigger_word.engines_config import EspeakCheckVoices, KokoroTrainVoices, check_engines
 from tasks.trigger_word.word_encoder_config import WordEncoderParams
 
 SPLITS = ("train", "dev", "test")
@@ -43,6 +44,9 @@ class TTSParams(StrictModel):
     negatives_per_voice: int = Field(0, ge=0)
     negative_takes: int = Field(3, ge=1)
     voices_per_shard: int = Field(5, ge=1)
+    # Engines that say the training words (tasks.trigger_word.engines); espeak's keys are the above.
+    engines: tuple[str, ...] = Field(("espeak",), min_length=1)
+    kokoro: KokoroTrainVoices = KokoroTrainVoices()
 
     @field_validator("rates")
     @classmethod
@@ -108,6 +112,10 @@ class CrossEngineMaterial(StrictModel):
     real_speech_files: int = Field(150, ge=0)
     real_speech_max_s: float = Field(4.0, gt=0)
     shard_size: int = Field(12, ge=1)
+    # The engine held out of training whose voices the check is made of: kokoro (the voices
+    # above) or espeak (espeak-ng voices drawn from collect.tts's grid).
+    engine: Literal["kokoro", "espeak"] = "kokoro"
+    espeak: EspeakCheckVoices = EspeakCheckVoices()
 
     @field_validator("dev_voices", "test_voices")
     @classmethod
@@ -150,6 +158,7 @@ class CollectParams(StrictModel):
         # A background is labelled all zeros, so the trigger word must not be in its chatter.
         if self.positive_word.lower() in {w.lower() for w in self.generated_backgrounds.babble_words}:
             raise ValueError(f"generated_backgrounds.babble_words holds the positive word {self.positive_word!r}")
+        check_engines(self.tts.engines, self.cross_engine.engine, self.cross_engine.enabled and self.tts.enabled)
         return self
 
 
@@ -162,6 +171,8 @@ class AugmentParams(StrictModel):
     eq_db: float = Field(6.0, ge=0)
     reverb_prob: float = Field(0.3, ge=0, le=1)
     rt60_s: tuple[float, float] = (0.2, 0.8)
+    # Formant (vocal-tract-length) warp range of the train split's words; (1, 1) = off.
+    warp: tuple[float, float] = (1.0, 1.0)
 
     @field_validator("speed")
     @classmethod
@@ -176,6 +187,13 @@ class AugmentParams(StrictModel):
         if v[0] <= 0:
             raise ValueError("rt60 must be positive")
         return _ordered_pair(v, "rt60_s")
+
+    @field_validator("warp")
+    @classmethod
+    def _warp(cls, v: tuple[float, float]) -> tuple[float, float]:
+        if v[0] < 0.5 or v[1] > 2.0:
+            raise ValueError("warp factors must be within 0.5-2")
+        return _ordered_pair(v, "warp")
 
 
 class SynthesizeParams(StrictModel):

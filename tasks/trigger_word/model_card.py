@@ -14,7 +14,8 @@ def _cross_section(m: dict) -> str:
     if "cross_engine_test_false_reject_rate" not in m:
         return "No cross-engine check ran (no material: `trigger_word.collect.cross_engine.enabled`).\n"
     p = "cross_engine_test"
-    return f"""## Cross-engine check (test: Kokoro voices and real speech never used in training)
+    engine = "espeak-ng" if m.get(p + "_espeak_negatives") else "Kokoro"
+    return f"""## Cross-engine check (test: {engine} voices and real speech never used in training)
 At the same dev-chosen threshold, words 0-15 dB above held-out backgrounds; 95% intervals
 (Wilson for the rate, exact Poisson for false accepts per hour).
 
@@ -33,6 +34,9 @@ def model_card(config: dict, positives: pd.DataFrame, assignments: pd.DataFrame)
     if frontend:  # the frozen pretrained frontend the head was trained on
         f = {**f, "kind": f"speech_embedding (frozen: npm {frontend['package']}@{frontend['version']})"}
     mc = config["model_config"]
+    names = {"espeak": "espeak-ng", "kokoro": "Kokoro-82M blends"}
+    tts = config.get("params", {}).get("trigger_word", {}).get("collect", {}).get("tts", {})
+    engines = ", ".join(names.get(e, e) for e in tts.get("engines", ["espeak"]))
     word = positives.text.dropna().iloc[0] if positives.text.notna().any() else "(user recordings)"
     sources = ", ".join(f"{k}: {v}" for k, v in positives.source.value_counts().sort_index().items())
     groups = assignments[assignments.kind == "positive"].groupby("split").group.nunique().to_dict()
@@ -66,7 +70,7 @@ Spotting the word in recordings or streams, e.g. to wake a device or index audio
 `python -m flows.trigger_word detect FILE...` prints when it fires.
 
 ## Limits
-- Trained on what the pipeline could make: offline text-to-speech voices (espeak-ng) and any
+- Trained on what the pipeline could make: offline text-to-speech voices ({engines}) and any
   user recordings given, generated or recorded backgrounds. Real human voices, far-field
   microphones and unseen noise types will perform worse than the numbers above; measure on your
   own recordings (`python -m flows.trigger_word dataset ...`) before relying on it.

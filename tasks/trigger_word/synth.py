@@ -20,6 +20,7 @@ import soundfile as sf
 from tasks.audio.augment import augment_word
 from tasks.audio.io import pcm16_wav_samples
 from tasks.audio.shards import read_ref
+from tasks.audio.warp import warp_factor, warp_formants
 from tasks.io import stable_unit
 from tasks.trigger_word.config import SynthesizeParams
 
@@ -55,6 +56,7 @@ class Event:
     speed: float
     eq_seed: int
     reverb_rt60_s: float  # 0 = dry
+    warp: float = 1.0  # formant warp factor (train clips only: tasks.audio.warp); not in the manifest
 
 
 @dataclass
@@ -137,6 +139,15 @@ def plan_clip(seed: int, pools: Pools, p: SynthesizeParams, sample_rate: int) ->
     return plan
 
 
+def with_warp(plan: ClipPlan, warp: tuple[float, float]) -> ClipPlan:
+    """``plan`` with each word's formant warp factor set from its EQ seed (train clips only;
+    ``warp`` [1, 1] leaves the plan as it is)."""
+    if tuple(warp) != (1.0, 1.0):
+        for ev in plan.events:
+            ev.warp = warp_factor(warp[0], warp[1], ev.eq_seed)
+    return plan
+
+
 CHUNK = 65_536  # samples per block when converting the background: small enough to stay in the CPU cache
 
 
@@ -214,6 +225,8 @@ def render_clip(plan: ClipPlan, root: Path, p: SynthesizeParams, sample_rate: in
         word = cache.get(ev.source)
         if word is None:
             word = cache[ev.source] = read_ref(root, ev.source, cache)
+        if ev.warp != 1.0:
+            word = warp_formants(word, sample_rate, ev.warp)
         w = augment_word(word, sample_rate, ev.end - ev.start, ev.speed, p.augment.eq_db,
                          ev.eq_seed, ev.reverb_rt60_s)
         seg = np.multiply(window[ev.start:ev.end], k, dtype=np.float32)

@@ -148,3 +148,33 @@ def test_render_equals_the_whole_clip_float_mix_bit_for_bit(pools, background):
         np.testing.assert_array_equal(pcm, whole_clip_mix(plan, root, p, sr))
         limited += limit_db < 0
     assert 0 < limited < 40  # both sides of the limiter were exercised
+
+
+def test_warp_applies_to_train_clips_only(pools, tmp_path):
+    from tasks.trigger_word.clipset import synthesize_shard
+    from tasks.trigger_word.synth import with_warp
+
+    quiet = {"positives": (2, 2), "negatives": (1, 1), "background_db": (-40, -40), "word_to_background_db": (10, 10)}
+    on = SynthesizeParams(**quiet, augment=AugmentParams(warp=(0.85, 1.15)))
+    off = SynthesizeParams(**quiet)  # quiet enough that the limiter never scales the whole clip
+    plan = with_warp(plan_clip(5, pools, on, 8000), on.augment.warp)
+    assert all(0.85 <= ev.warp <= 1.15 for ev in plan.events) and len({ev.warp for ev in plan.events}) > 1
+    assert all(ev.warp == 1.0 for ev in with_warp(plan_clip(5, pools, off, 8000), off.augment.warp).events)
+    # Same plan otherwise (no draw from the clip's generator), so [1, 1] keeps every byte.
+    assert [(e.start, e.end, e.eq_seed) for e in plan.events] == \
+        [(e.start, e.end, e.eq_seed) for e in plan_clip(5, pools, off, 8000).events]
+    warped_pcm, _ = render_clip(plan, pools.root, on, 8000, {})
+    plain_pcm, _ = render_clip(plan_clip(5, pools, off, 8000), pools.root, off, 8000, {})
+    inside = np.zeros(len(plain_pcm), bool)
+    for ev in plan.events:
+        inside[ev.start:ev.end] = True
+    assert np.array_equal(warped_pcm[~inside], plain_pcm[~inside]) and not np.array_equal(warped_pcm, plain_pcm)
+
+    def shard(split: str, p: SynthesizeParams, name: str) -> bytes:
+        out = tmp_path / name
+        out.mkdir()
+        synthesize_shard(split, [0, 1], pools, p, 8000, 0, out)
+        return (out / split / f"{split}-0000000.wav").read_bytes()
+
+    assert shard("dev", on, "dev-on") == shard("dev", off, "dev-off")
+    assert shard("train", on, "train-on") != shard("train", off, "train-off")
