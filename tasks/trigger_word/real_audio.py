@@ -78,7 +78,7 @@ def speech_plan(params: RealAudioParams, seed: int) -> tuple[list[tuple[Path, Re
     """(negative files, babble files, quarantine rows): ``speech_files_per_dir`` drawn by seed from
     each folder (0 = all), then ``babble_share`` of them by hash set aside for babble."""
     negatives, babble, bad = [], [], []
-    for folder in params.speech:
+    for folder in params.speech if params.enabled else ():
         files, left_out = folder_files(folder, params.exclude)
         bad += left_out
         files.sort(key=lambda p: stable_unit("real-speech-train", seed, p.as_posix()))
@@ -164,7 +164,7 @@ def babble_material(sample_rate: int, seed: int, words: Sequence[str], speech: S
 def background_files(params: RealAudioParams) -> list[tuple[Path, RealFolder]]:
     """Every file of the background folders (missing folders are skipped with a warning)."""
     out = []
-    for folder in params.backgrounds:
+    for folder in params.backgrounds if params.enabled else ():
         files, _ = folder_files(folder, ())
         out += [(p, folder) for p in files]
     return out

@@ -118,3 +118,16 @@ def test_defaults_never_use_the_check_languages():
     for folder in params.real_audio.speech:
         assert not any(folder.dir.startswith(c) or c.startswith(folder.dir) for c in check)
         assert "/fr" not in folder.dir and "/ru" not in folder.dir and "/en" not in folder.dir
+
+
+def test_disabled_uses_no_folder(tmp_path):
+    write_audio(tmp_path / "es" / "p.wav", speechlike(0.5, 8000, 0), 8000)
+    write_audio(tmp_path / "music" / "song.ogg", tone(12.0, 22050), 22050)
+    params = RealAudioParams(enabled=False,
+                             speech=[RealFolder(dir=str(tmp_path / "es"), source="s", licence="l")],
+                             backgrounds=[RealFolder(dir=str(tmp_path / "music"), pattern="*.ogg", source="b",
+                                                     licence="l")])
+    assert speech_plan(params, 0) == ([], [], [])
+    from tasks.trigger_word.real_audio import background_files
+    assert background_files(params) == []
+    assert len(background_files(params.model_copy(update={"enabled": True}))) == 1
