@@ -166,7 +166,7 @@ class AugmentParams(StrictModel):
     reverb_prob: float = Field(0.3, ge=0, le=1)
     rt60_s: tuple[float, float] = (0.2, 0.8)
     # Rooms of the words with reverb: synthetic, real (tasks/audio/rir.py) or both (half each)...
-    rir: Literal["synthetic", "real", "both"] = "both"
+    rir: Literal["synthetic", "real", "both"] = "synthetic"
     # ...in these splits' clips (the others keep synthetic rooms).
     rir_splits: tuple[str, ...] = ("train",)
 

@@ -41,7 +41,7 @@ BACKGROUNDS = (
 
 
 class RealAudioParams(StrictModel):
-    enabled: bool = True
+    enabled: bool = False
     speech: tuple[RealFolder, ...] = SPEECH
     speech_files_per_dir: int = Field(200, ge=0)
     speech_max_s: float = Field(4.0, gt=0)

@@ -40,7 +40,7 @@ def shrink(params: dict, data_dir: Path) -> dict:
     tw["evaluate"]["cross_engine"].update(clips=3, negative_minutes=0.5)
     # Real speech (2 recordings per folder) and one real music background (fillets-ng's 25 s jingle).
     real = tw["collect"]["real_audio"]
-    real.update(speech_files_per_dir=2, babble_share=0.0)
+    real.update(enabled=True, speech_files_per_dir=2, babble_share=0.0)
     real["backgrounds"] = [dict(real["backgrounds"][0], pattern="kufrik.ogg")]
     tw["synthesize"]["augment"]["rir"] = "both"
     return params
