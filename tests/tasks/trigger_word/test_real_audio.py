@@ -71,7 +71,7 @@ def test_speech_plan_draws_per_folder_and_never_puts_a_file_in_both(tmp_path):
         for i in range(30):
             write_audio(tmp_path / lang / f"p{i}.wav", speechlike(0.5, 8000, i), 8000)
         folders.append(RealFolder(dir=str(tmp_path / lang), source=f"debian:{lang}", licence="CC-BY-SA-3.0"))
-    params = RealAudioParams(speech=folders, speech_files_per_dir=20, babble_share=0.3, exclude=())
+    params = RealAudioParams(enabled=True, speech=folders, speech_files_per_dir=20, babble_share=0.3, exclude=())
     neg, babble, bad = speech_plan(params, seed=0)
     assert not bad and len(neg) + len(babble) == 40 and 0 < len(babble) < 25
     assert not {p for p, _ in neg} & {p for p, _ in babble}
