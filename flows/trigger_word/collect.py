@@ -9,6 +9,7 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from flows.runtime import Progress, logger, publish_markdown, publish_table, stage_main, with_runner
+from tasks.audio.intelligibility import check_takes
 from tasks.audio.io import list_audio
 from tasks.config import BaseParams
 from tasks.errors import DataError
@@ -16,12 +17,16 @@ from tasks.io import atomic_dir, refuse_overlap, write_json, write_parquet
 from tasks.trigger_word import collect as C
 from tasks.trigger_word import cross_engine as X
 from tasks.trigger_word import engines as E
+from tasks.trigger_word import real_audio as R
 from tasks.trigger_word.config import CollectParams, Layout, TriggerWordParams
 
 tts_shard = task(C.render_tts_shard, name="tts-shard", cache_policy=NO_CACHE)
 user_shard = task(C.ingest_user_files, name="user-files-shard", cache_policy=NO_CACHE)
 backgrounds_shard = task(C.render_generated_backgrounds, name="generated-backgrounds", cache_policy=NO_CACHE)
-babble_words = task(C.babble_material, name="babble-material", cache_policy=NO_CACHE)
+babble_words = task(R.babble_material, name="babble-material", cache_policy=NO_CACHE)
+real_speech_shard = task(R.ingest_speech, name="real-speech-negatives", cache_policy=NO_CACHE)
+check_task = task(check_takes, name="intelligibility-check", cache_policy=NO_CACHE)
+recordings_shard = task(R.ingest_backgrounds, name="recorded-backgrounds", cache_policy=NO_CACHE)
 kokoro_shard = task(X.render_kokoro, name="kokoro-shard", cache_policy=NO_CACHE)
 speech_task = task(X.ingest_real_speech, name="real-speech", cache_policy=NO_CACHE)
 kokoro_train_shard = task(E.render_kokoro_train, name="kokoro-train-shard", cache_policy=NO_CACHE)
@@ -64,12 +69,24 @@ def collect_into(out: Path, base: BaseParams, params: CollectParams) -> dict:
     log.info("collect: %d TTS shards (%d words), %d user-file shards, %d generated backgrounds",
              len(tts_plan), sum(map(len, tts_plan)), len(user_jobs), len(bg_plan))
 
+    ra = params.real_audio
+    speech, babble_speech, left_out = R.speech_plan(ra, base.seed)
+    recordings = R.background_files(ra)
+    quarantine += left_out
+    log.info("collect: %d real-speech negatives, %d for babble, %d recorded backgrounds", len(speech),
+             len(babble_speech), len(recordings))
     babble = None
     if any(k == "babble" for _, k in bg_plan):
-        babble = babble_words.with_options(**retries).submit(sr, base.seed, bg.babble_words)
+        babble = babble_words.with_options(**retries).submit(sr, base.seed, bg.babble_words, babble_speech,
+                                                             ra.speech_max_s, params.checks.trim_db)
     futures = [tts_shard.with_options(**retries).submit(items, out, sr, params.checks) for items in tts_plan]
     futures += [kokoro_train_shard.with_options(**retries).submit(items, out, sr, params.checks)
                 for items in (E.kokoro_train_plan(params, base.seed) if "kokoro" in engines else [])]
+    futures += [real_speech_shard.with_options(**retries).submit(speech[i:i + USER_SHARD * 2], out, sr,
+                                                                 params.checks, ra.speech_max_s)
+                for i in range(0, len(speech), USER_SHARD * 2)]
+    futures += [recordings_shard.with_options(**retries).submit(recordings[i:i + 4], out, sr, params.checks)
+                for i in range(0, len(recordings), 4)]
     futures += [user_shard.with_options(**retries).submit(kind, root, files, out, sr, params.checks)
                 for kind, root, files in user_jobs]
     bg_futures = [backgrounds_shard.with_options(**retries).submit(
@@ -106,6 +123,11 @@ def collect_into(out: Path, base: BaseParams, params: CollectParams) -> dict:
             backgrounds += f.result()
             bar.update()
 
+    if params.intelligibility.enabled:
+        words, unheard = check_task.with_options(**retries).submit(
+            out, words, (params.positive_word, *params.negative_words), params.intelligibility.sources).result()
+        log.info("collect: %d positive takes failed the intelligibility check", len(unheard))
+        quarantine += unheard
     frames = {
         "positives": pd.DataFrame([w for w in words if w["kind"] == "positive"]),
         "negatives": pd.DataFrame([w for w in words if w["kind"] == "negative"]),

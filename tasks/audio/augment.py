@@ -36,22 +36,25 @@ def room_impulse(sample_rate: int, rt60_s: float, rng: np.random.Generator) -> n
 
 
 def augment_word(x: np.ndarray, sample_rate: int, length: int, speed: float, eq_db: float,
-                 seed: int, rt60_s: float) -> np.ndarray:
+                 seed: int, rt60_s: float, rir: np.ndarray | None = None) -> np.ndarray:
     """Apply speed, EQ and reverb to a word; the result has exactly ``length`` samples.
 
     The reverb tail beyond ``length`` is faded out over 10 ms rather than kept, so the
-    word's end in the clip (and so its label) stays where the plan put it.
+    word's end in the clip (and so its label) stays where the plan put it. With ``rir`` (a
+    real impulse response, see :mod:`tasks.audio.rir`) a word with reverb (``rt60_s > 0``)
+    gets that room instead of a synthetic one.
     """
     y = change_speed(x, length) if speed != 1.0 or length != len(x) else x
     if eq_db <= 0 and rt60_s <= 0:
         return y
     rng = np.random.default_rng(seed)
-    n_fft = 1 << int(np.ceil(np.log2(length + (int(rt60_s * sample_rate) + 1 if rt60_s > 0 else 0))))
+    tail = (len(rir) if rir is not None else int(rt60_s * sample_rate) + 1) if rt60_s > 0 else 0
+    n_fft = 1 << int(np.ceil(np.log2(length + tail)))
     spec = np.fft.rfft(y, n_fft)
     if eq_db > 0:
         spec *= _eq_curve(len(spec), eq_db, rng)
     if rt60_s > 0:
-        spec *= np.fft.rfft(room_impulse(sample_rate, rt60_s, rng), n_fft)
+        spec *= np.fft.rfft(room_impulse(sample_rate, rt60_s, rng) if rir is None else rir, n_fft)
     out = np.fft.irfft(spec, n_fft)[:length].astype(np.float32)
     fade = min(length, int(0.01 * sample_rate))
     if rt60_s > 0 and fade:

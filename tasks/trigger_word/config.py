@@ -10,6 +10,7 @@ from pydantic import Field, field_validator, model_validator
 from tasks.audio.noise import KINDS as BACKGROUND_KINDS
 from tasks.config import SplitRuleParams, StrictModel
 from tasks.trigger_word.engines_config import EspeakCheckVoices, KokoroTrainVoices, check_engines
+from tasks.trigger_word.real_audio_config import IntelligibilityParams, RealAudioParams
 from tasks.trigger_word.word_encoder_config import WordEncoderParams
 
 SPLITS = ("train", "dev", "test")
@@ -149,6 +150,8 @@ class CollectParams(StrictModel):
     generated_backgrounds: GeneratedBackgrounds = GeneratedBackgrounds()
     checks: AudioChecks = AudioChecks()
     cross_engine: CrossEngineMaterial = CrossEngineMaterial()
+    real_audio: RealAudioParams = RealAudioParams()
+    intelligibility: IntelligibilityParams = IntelligibilityParams()
     min_positives: int = Field(10, ge=1)
     min_negatives: int = Field(1, ge=0)
     min_backgrounds: int = Field(3, ge=1)
@@ -173,6 +176,18 @@ class AugmentParams(StrictModel):
     rt60_s: tuple[float, float] = (0.2, 0.8)
     # Formant (vocal-tract-length) warp range of the train split's words; (1, 1) = off.
     warp: tuple[float, float] = (1.0, 1.0)
+    # Rooms of the words with reverb: synthetic, real (tasks/audio/rir.py) or both (half each)...
+    rir: Literal["synthetic", "real", "both"] = "synthetic"
+    # ...in these splits' clips (the others keep synthetic rooms).
+    rir_splits: tuple[str, ...] = ("train",)
+
+    @field_validator("rir_splits")
+    @classmethod
+    def _rir_splits(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = sorted(set(v) - set(SPLITS))
+        if unknown:
+            raise ValueError(f"unknown split(s) {unknown}; splits are {list(SPLITS)}")
+        return v
 
     @field_validator("speed")
     @classmethod
@@ -236,9 +251,16 @@ class SynthesizeParams(StrictModel):
 
     def for_split(self, split: str) -> SynthesizeParams:
         """The params a split's clips are drawn with (train may have its own word levels)."""
+        p = self.rooms_for(split)
         if split == "train" and self.train_word_to_background_db is not None:
-            return self.model_copy(update={"word_to_background_db": self.train_word_to_background_db})
-        return self
+            return p.model_copy(update={"word_to_background_db": self.train_word_to_background_db})
+        return p
+
+    def rooms_for(self, split: str) -> SynthesizeParams:
+        """The params with real rooms only where ``augment.rir_splits`` has ``split``."""
+        if self.augment.rir == "synthetic" or split in self.augment.rir_splits:
+            return self
+        return self.model_copy(update={"augment": self.augment.model_copy(update={"rir": "synthetic"})})
 
 
 class FeaturesParams(StrictModel):

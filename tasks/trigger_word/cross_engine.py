@@ -204,10 +204,10 @@ def run_check(out: Path, collect_dir: Path, backgrounds: dict[str, Sequence[Sour
         pools = cross_pools(collect_dir, split, backgrounds[split])
         if pools is None or check.clips == 0 or not pools.positives:
             return None
-        scores, ends = check_clips(pools, synth, check, scorer, rate, seed, split)
+        scores, ends = check_clips(pools, synth.rooms_for(split), check, scorer, rate, seed, split)
         streamed, hours = [], 0.0
         if pools.negatives and check.negative_minutes > 0:
-            for row in check_sessions(out, pools, synth, check, ev, rate, seed, split):
+            for row in check_sessions(out, pools, synth.rooms_for(split), check, ev, rate, seed, split):
                 streamed.append(score_file(out / row["file"], scorer, clip_s)[1])
                 hours += row["seconds"] / 3600
         curve = det_curve(list(zip(scores, ends, strict=True)), streamed, hours, scorer.clock,

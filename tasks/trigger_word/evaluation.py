@@ -75,7 +75,7 @@ def evaluate_into(out: Path, model_dir: Path, layout: Layout, base: BaseParams, 
     results = {}
     sessions = {}
     for split in ("dev", "test"):
-        sessions[split] = write_sessions(out / "negative_audio", pools[split], tw.synthesize, params, rate,
+        sessions[split] = write_sessions(out / "negative_audio", pools[split], tw.synthesize.rooms_for(split), params, rate,
                                          base.seed, split)
     n_sessions = sum(len(v) for v in sessions.values())
     with Progress(n_sessions, "evaluate: streaming negative audio", unit="session") as bar:
@@ -163,7 +163,7 @@ def mine_false_accepts(out: Path, pool, scorer: Scorer, threshold: float, refrac
     rows: list[dict] = []
     if params.mine_minutes > 0:
         scratch = out / "mining_audio"
-        sessions = write_sessions(scratch, pool, tw.synthesize,
+        sessions = write_sessions(scratch, pool, tw.synthesize.rooms_for("train"),
                                   params.model_copy(update={"negative_minutes": params.mine_minutes}),
                                   rate, base.seed, "train")
         with Progress(len(sessions), "evaluate: mining false accepts on train audio", unit="session") as bar:

@@ -19,6 +19,7 @@ import soundfile as sf
 
 from tasks.audio.augment import augment_word
 from tasks.audio.io import pcm16_wav_samples
+from tasks.audio.rir import pick_rir
 from tasks.audio.shards import read_ref
 from tasks.audio.warp import warp_factor, warp_formants
 from tasks.io import stable_unit
@@ -227,8 +228,9 @@ def render_clip(plan: ClipPlan, root: Path, p: SynthesizeParams, sample_rate: in
             word = cache[ev.source] = read_ref(root, ev.source, cache)
         if ev.warp != 1.0:
             word = warp_formants(word, sample_rate, ev.warp)
+        rir = pick_rir(p.augment.rir, ev.eq_seed, sample_rate) if ev.reverb_rt60_s > 0 else None
         w = augment_word(word, sample_rate, ev.end - ev.start, ev.speed, p.augment.eq_db,
-                         ev.eq_seed, ev.reverb_rt60_s)
+                         ev.eq_seed, ev.reverb_rt60_s, rir)
         seg = np.multiply(window[ev.start:ev.end], k, dtype=np.float32)
         seg += w * np.float32(10 ** (ev.gain_db / 20))
         mixed.append((ev.start, ev.end, seg))

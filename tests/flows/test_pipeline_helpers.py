@@ -34,6 +34,8 @@ def tiny_params(data_dir: str = "data") -> dict:
     tw["synthesize"].update(clips={"train": 4, "dev": 2, "test": 2}, shard_size=2)
     tw["features"].update(shard_size=3)
     tw["collect"]["cross_engine"]["enabled"] = False  # the trigger-word flow test covers it
+    tw["collect"]["real_audio"]["enabled"] = False  # so do real recordings
+    tw["synthesize"]["augment"]["rir"] = "synthetic"
     return params
 
 

@@ -38,6 +38,11 @@ def shrink(params: dict, data_dir: Path) -> dict:
     tw["collect"]["cross_engine"].update(dev_voices=["jf_alpha"], test_voices=["jm_kumo"], speeds=[1.0],
                                          negative_words=1, real_speech_files=3)
     tw["evaluate"]["cross_engine"].update(clips=3, negative_minutes=0.5)
+    # Real speech (2 recordings per folder) and one real music background (fillets-ng's 25 s jingle).
+    real = tw["collect"]["real_audio"]
+    real.update(enabled=True, speech_files_per_dir=2, babble_share=0.0)
+    real["backgrounds"] = [dict(real["backgrounds"][0], pattern="kufrik.ogg")]
+    tw["synthesize"]["augment"]["rir"] = "both"
     return params
 
 
@@ -54,18 +59,29 @@ def pipeline_run(tmp_path_factory):
     return tmp / "data" / "trigger_word", params_file
 
 
+def params_real_audio(params_file: Path) -> dict:
+    return yaml.safe_load(Path(params_file).read_text())["trigger_word"]["collect"]["real_audio"]
+
+
 def test_collect_manifests(pipeline_run):
-    root, _ = pipeline_run
+    root, params_file = pipeline_run
     pos = pd.read_parquet(root / "collect" / "positives.parquet")
     neg = pd.read_parquet(root / "collect" / "negatives.parquet")
     bg = pd.read_parquet(root / "collect" / "backgrounds.parquet")
-    assert len(pos) == 6 and len(neg) == 18 and len(bg) == 6
+    tts, real = neg[neg.source == "tts"], neg[neg.source == "real-speech"]
+    assert len(pos) == 6 and len(tts) == 18 and len(bg[bg.source == "generated"]) == 6
+    folders = [f for f in params_real_audio(params_file)["speech"] if Path(f["dir"]).is_dir()]
+    assert len(real) == 2 * len(folders) and real.group.nunique() == len(real)  # split by file
+    assert set(real.licence) <= {"CC-BY-SA-3.0", "GPL-2"} and not real.text.notna().any()
+    recorded = bg[bg.source == "recording"]
+    if Path(params_real_audio(params_file)["backgrounds"][0]["dir"]).is_dir():
+        assert len(recorded) == 1 and recorded.licence.iloc[0] == "GPL-2"
     assert set(pos.text) == {"activate"} and pos.group.nunique() == 6
     for frame in (pos, neg, bg):
         assert all(len(read_word(root / "collect", r)) == r.samples for r in frame.itertuples())
     # words in one shard per TTS task and kind (2 tasks of 3 voices), backgrounds one file each
     assert len(list((root / "collect").glob("positives/*.wav"))) == 2 and set(pos.path.str.count("#")) == {1}
-    assert len(list((root / "collect").glob("backgrounds/*.wav"))) == 6
+    assert len(list((root / "collect").glob("backgrounds/*.wav"))) == len(bg)
 
 
 def in_collect(root: Path, clips_dir: Path, source: str) -> str:
