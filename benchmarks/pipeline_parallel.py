@@ -16,7 +16,7 @@ workers on 2 cores.
 ``--demo`` is the issue's goal as stated: the README's main command (``python -m flows.pipeline``)
 on the real default pipeline, this checkout's code, dvc.yaml and params.yaml (demo scale), every
 stage stale, run one stage at a time (``--workers 1``) and two at a time (``--workers 2``), in
-the same run (``--repo .`` with ``--workers 2 --no-dvc-repro``). It takes about 25 minutes on 2
+the same run (``--repo .`` with ``--workers 2 --no-dvc-repro``). It takes about 40 minutes on 2
 idle cores and about 3 GB under the temporary folder; run it on an otherwise idle machine.
 """
 
