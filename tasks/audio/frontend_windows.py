@@ -29,7 +29,6 @@ from pathlib import Path
 import numpy as np
 
 from tasks.audio import speech_embedding as se
-from tasks.audio.frontend_files import EMBEDDING, MEL
 
 TOP_DB = np.float32(80.0)  # the mel model's floor: its maximum minus this
 FIX = se.PAD // se.STEP + 1  # embeddings whose 76 frames reach into the padded zeros (9)
@@ -74,16 +73,7 @@ _lock = threading.Lock()
 
 @cache
 def _sessions(folder: str, threads: int) -> tuple:
-    import onnxruntime as ort
-
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = threads
-    opts.inter_op_num_threads = 1
-    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    providers = ["CPUExecutionProvider"]
-    mel = ort.InferenceSession(_unclipped_mel(se._verified_bytes(Path(folder), MEL)), opts, providers=providers)
-    emb = ort.InferenceSession(_a_trous(se._verified_bytes(Path(folder), EMBEDDING)), opts, providers=providers)
-    return mel, emb
+    return se.onnx_sessions(folder, threads, _unclipped_mel, _a_trous)
 
 
 def supports(rate: int, win: int, hop: int) -> bool:

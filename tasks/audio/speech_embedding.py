@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
@@ -106,18 +107,24 @@ def _whole_sequence(blob: bytes) -> bytes:
 _lock = threading.Lock()
 
 
-@cache
-def _sessions(folder: str, threads: int) -> tuple:
+def onnx_sessions(folder: str, threads: int, mel_graph: Callable[[bytes], bytes],
+                  emb_graph: Callable[[bytes], bytes]) -> tuple:
+    """The two frontend models of ``folder``, verified, each rewritten by its ``*_graph``, on the CPU."""
     import onnxruntime as ort
 
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = threads
     opts.inter_op_num_threads = 1
     providers = ["CPUExecutionProvider"]
-    mel = ort.InferenceSession(_verified_bytes(Path(folder), MEL), opts, providers=providers)
-    emb = ort.InferenceSession(_whole_sequence(_verified_bytes(Path(folder), EMBEDDING)), opts, providers=providers)
+    mel = ort.InferenceSession(mel_graph(_verified_bytes(Path(folder), MEL)), opts, providers=providers)
+    emb = ort.InferenceSession(emb_graph(_verified_bytes(Path(folder), EMBEDDING)), opts, providers=providers)
     log.debug("speech frontend loaded from %s", folder)
     return mel, emb
+
+
+@cache
+def _sessions(folder: str, threads: int) -> tuple:
+    return onnx_sessions(folder, threads, lambda blob: blob, _whole_sequence)
 
 
 class SpeechEmbedding:
