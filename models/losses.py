@@ -35,17 +35,28 @@ def logistic_loss(logits: Tensor, targets: Tensor, pos_weight: float | None = No
 
 
 def sequence_loss(logits: Tensor, targets: Tensor, pos_weight: float | None = None,
-                  weight: Tensor | None = None) -> Tensor:
+                  weight: Tensor | None = None, smoothing: float = 0.0, focal_gamma: float = 0.0) -> Tensor:
     """Trigger word: the logistic loss at every output step, summed over time, averaged over clips.
 
     ``logits`` and ``targets`` are ``(B, Ty)`` (targets: the run of ones right after each
-    "activate"). ``L = sum_t -[p y_t log s(z_t) + (1 - y_t) log(1 - s(z_t))]``. Summing over
-    steps, not averaging, keeps a clip's few positive steps from being drowned by its many
-    zeros; ``pos_weight`` (``p``) can weigh them up further. ``weight`` (``(B, Ty)``, optional)
-    multiplies each step's term, e.g. to weigh up the zeros right after a confusable word.
+    "activate"; soft targets in 0-1 are allowed). ``L = sum_t -[p y_t log s(z_t) + (1 - y_t)
+    log(1 - s(z_t))]``. Summing over steps, not averaging, keeps a clip's few positive steps
+    from being drowned by its many zeros; ``pos_weight`` (``p``) can weigh them up further.
+    ``weight`` (``(B, Ty)``, optional) multiplies each step's term, e.g. to weigh up the zeros
+    right after a confusable word. ``smoothing`` (label smoothing, ``e``) trains on
+    ``y (1 - e) + e / 2``, so no score is pushed all the way to 0 or 1; ``focal_gamma`` (``g``,
+    the focal loss) multiplies each term by ``(1 - q_t)^g``, ``q_t`` the probability given to
+    the target (``s(z)`` for a one, ``1 - s(z)`` for a zero): steps already right count less.
     """
-    per_step = F.binary_cross_entropy_with_logits(logits, targets.to(logits.dtype), weight=weight,
+    y = targets.to(logits.dtype)
+    if smoothing:
+        y = y * (1 - smoothing) + smoothing / 2
+    per_step = F.binary_cross_entropy_with_logits(logits, y, weight=weight,
                                                   pos_weight=_pos_weight(pos_weight, logits), reduction="none")
+    if focal_gamma:
+        s = torch.sigmoid(logits)
+        q = y * s + (1 - y) * (1 - s)
+        per_step = per_step * (1 - q).pow(focal_gamma)
     return per_step.sum(dim=1).mean()
 
 
