@@ -307,6 +307,7 @@ class TrainParams(StrictModel):
     label_smoothing: float = Field(0.0, ge=0, lt=1)
     focal_gamma: float = Field(0.0, ge=0)
     mixup_alpha: float = Field(0.0, ge=0)
+    pool_positives: bool = False
     labels: tuple[int, int] | None = None
 
     @field_validator("labels")

@@ -36,7 +36,13 @@ from tasks.trigger_word.modeling import (
     read_meta,
     relabel,
 )
-from tasks.trigger_word.train import Relabelled, SpecAugment, lr_factor, score_split, train_one_epoch
+from tasks.trigger_word.train import (
+    Relabelled,
+    SpecAugment,
+    lr_factor,
+    score_split,
+    train_one_epoch,
+)
 
 STATE = "state.safetensors"  # safetensors + JSON (models.state): loading it runs no code
 
@@ -128,7 +134,7 @@ def train_into(out: Path, layout: Layout, base: BaseParams, params: TrainParams)
                                          params.pos_weight, on_batch=bar.update, scheduler=scheduler,
                                          step_weights=step_weights, average=average,
                                          smoothing=params.label_smoothing, focal_gamma=params.focal_gamma,
-                                         mixup_alpha=params.mixup_alpha)
+                                         mixup_alpha=params.mixup_alpha, pool_positives=params.pool_positives)
             probs, dev_loss = score_split(kept, dev_set, norm)
             row = {"epoch": epoch, "lr": float(f"{scheduler.get_last_lr()[0]:.3g}"),
                    "train_loss": round(train_loss, 5), "dev_loss": round(dev_loss, 5),

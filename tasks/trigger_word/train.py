@@ -102,13 +102,14 @@ def train_one_epoch(model: nn.Module, shards: FeatureShards, norm: Normaliser, o
                     scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
                     step_weights: np.ndarray | None = None,
                     average: torch.optim.swa_utils.AveragedModel | None = None,
-                    smoothing: float = 0.0, focal_gamma: float = 0.0, mixup_alpha: float = 0.0) -> float:
+                    smoothing: float = 0.0, focal_gamma: float = 0.0, mixup_alpha: float = 0.0,
+                    pool_positives: bool = False) -> float:
     """One pass over the training shards; returns the mean per-clip loss.
 
     ``scheduler``, when given, steps after every optimisation step, and so does ``average``
     (a running average of the weights, e.g. an exponential moving average). ``step_weights``
     (``(N, Ty)``, aligned with ``shards``) weighs each clip's per-step loss terms.
-    ``smoothing`` and ``focal_gamma`` go to :func:`sequence_loss`; ``mixup_alpha`` > 0 mixes
+    ``smoothing``, ``focal_gamma`` and ``pool_positives`` go to :func:`sequence_loss`; ``mixup_alpha`` > 0 mixes
     each clip's features and labels with another clip's of the batch (:func:`mixup`).
     """
     model.train()
@@ -118,7 +119,7 @@ def train_one_epoch(model: nn.Module, shards: FeatureShards, norm: Normaliser, o
         if mixup_alpha:
             x, y = mixup(x, y, mixup_alpha, rng)
         weight = None if step_weights is None else torch.from_numpy(step_weights[idx])
-        loss = sequence_loss(model(x), y, pos_weight, weight, smoothing, focal_gamma)
+        loss = sequence_loss(model(x), y, pos_weight, weight, smoothing, focal_gamma, pool_positives)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         nn.utils.clip_grad_norm_(model.parameters(), 5.0)

@@ -112,3 +112,16 @@ def test_focal_loss_weighs_each_step_by_how_wrong_it_is():
     terms = [-torch.log(p[0]) * (1 - p[0]) ** 2, -torch.log(1 - p[1]) * p[1] ** 2]
     assert sequence_loss(logits, targets, focal_gamma=2.0).item() == pytest.approx(sum(t.item() for t in terms))
     assert sequence_loss(logits, targets, focal_gamma=0.0).item() == pytest.approx(sequence_loss(logits, targets).item())
+
+
+def test_max_pooling_loss_counts_each_run_of_ones_by_its_best_step():
+    logits = torch.tensor([[0.0, 3.0, -1.0, 0.0, 2.0, 0.5], [1.0, 0.0, 0.0, 0.0, 0.0, 0.0]])
+    targets = torch.tensor([[0, 1, 1, 0, 1, 0], [0, 0, 0, 0, 0, 0]], dtype=torch.float32)
+    sp = torch.nn.functional.softplus
+    zeros = sp(torch.tensor([0.0, 0.0, 0.5])).sum() + sp(torch.tensor([1.0] + [0.0] * 5)).sum()
+    runs = 2 * sp(torch.tensor(-3.0)) + 1 * sp(torch.tensor(-2.0))  # run 1: its max 3.0, twice; run 2: 2.0
+    assert sequence_loss(logits, targets, pool_positives=True).item() == pytest.approx(((zeros + runs) / 2).item())
+    # the gradient of a run reaches its best step only
+    x = logits.clone().requires_grad_(True)
+    sequence_loss(x, targets, pool_positives=True).backward()
+    assert x.grad[0, 2] == 0 and x.grad[0, 1] < 0
