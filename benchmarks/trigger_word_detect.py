@@ -7,8 +7,8 @@ Run: ``python -m benchmarks.trigger_word_detect [--minutes M] [--repeats R]``
 Every detector streams the same file (M minutes of 16 kHz audio: espeak-ng words over pink
 noise, written here) through the code `detect` runs (``score_file``: windows as long as the
 training clips, each kept for its second half, then thresholded), on one thread (torch and
-onnxruntime); ``per_window=True`` is the former path. The heads have the shipped presets'
-shapes with untrained weights: the speed of a forward pass does not depend on the values.
+onnxruntime); ``per_window=True`` is the former path. The heads (the GRU head, and the window
+head of ``train.model.head: window``) have the shipped presets' shapes with untrained weights: the speed of a forward pass does not depend on the values.
 Figures are times real time (audio seconds per wall second, and per second of this process's
 CPU time: on a shared machine the wall clock also counts other jobs' turns) of the fastest of
 R rounds, the contenders taking turns in each round so that a busy machine slows them alike;
@@ -27,6 +27,7 @@ import soundfile as sf
 import torch
 
 from models.trigger_word import TriggerWordConfig, TriggerWordModel
+from models.trigger_word_window import WindowHead, WindowHeadConfig
 from tasks.audio.features import FeatureSpec, speech_embedding_spec
 from tasks.audio.io import resample
 from tasks.audio.noise import make_background
@@ -49,10 +50,11 @@ def make_audio(path: Path, minutes: float) -> float:
     return len(x) / RATE
 
 
-def scorer(spec: FeatureSpec, kernel: int, stride: int) -> Scorer:
+def scorer(spec: FeatureSpec, kernel: int, stride: int, window: bool = False) -> Scorer:
     torch.manual_seed(0)
-    model = TriggerWordModel(TriggerWordConfig(n_freq=spec.n_bins, conv_filters=128, conv_kernel=kernel,
-                                               conv_stride=stride, gru_units=96, gru_layers=2))
+    model = WindowHead(WindowHeadConfig(n_freq=spec.n_bins, window=16, units=64, layers=2)) if window else \
+        TriggerWordModel(TriggerWordConfig(n_freq=spec.n_bins, conv_filters=128, conv_kernel=kernel,
+                                           conv_stride=stride, gru_units=96, gru_layers=2))
     norm = Normaliser(np.zeros(spec.n_bins, np.float32), np.ones(spec.n_bins, np.float32))
     return Scorer(model, spec, norm)
 
@@ -76,6 +78,7 @@ def main(argv: list[str] | None = None) -> None:
         seconds = make_audio(path, args.minutes)
         kinds = {
             "speech_embedding frontend + Conv1D(k1) + 2 GRU 96": scorer(speech_embedding_spec(), 1, 1),
+            "speech_embedding frontend + window head (16 frames, 2 x 64)": scorer(speech_embedding_spec(), 1, 1, True),
             "log-mel 40 x 20 ms + Conv1D(k15, s4) + 2 GRU 96": scorer(FeatureSpec("logmel", RATE, 640, 320, 40), 15, 4),
         }
         walls: dict[tuple[str, bool], list[float]] = {}

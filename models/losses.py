@@ -35,18 +35,53 @@ def logistic_loss(logits: Tensor, targets: Tensor, pos_weight: float | None = No
 
 
 def sequence_loss(logits: Tensor, targets: Tensor, pos_weight: float | None = None,
-                  weight: Tensor | None = None) -> Tensor:
+                  weight: Tensor | None = None, smoothing: float = 0.0, focal_gamma: float = 0.0,
+                  pool_positives: bool = False) -> Tensor:
     """Trigger word: the logistic loss at every output step, summed over time, averaged over clips.
 
     ``logits`` and ``targets`` are ``(B, Ty)`` (targets: the run of ones right after each
-    "activate"). ``L = sum_t -[p y_t log s(z_t) + (1 - y_t) log(1 - s(z_t))]``. Summing over
-    steps, not averaging, keeps a clip's few positive steps from being drowned by its many
-    zeros; ``pos_weight`` (``p``) can weigh them up further. ``weight`` (``(B, Ty)``, optional)
-    multiplies each step's term, e.g. to weigh up the zeros right after a confusable word.
+    "activate"; soft targets in 0-1 are allowed). ``L = sum_t -[p y_t log s(z_t) + (1 - y_t)
+    log(1 - s(z_t))]``. Summing over steps, not averaging, keeps a clip's few positive steps
+    from being drowned by its many zeros; ``pos_weight`` (``p``) can weigh them up further.
+    ``weight`` (``(B, Ty)``, optional) multiplies each step's term, e.g. to weigh up the zeros
+    right after a confusable word. ``smoothing`` (label smoothing, ``e``) trains on
+    ``y (1 - e) + e / 2``, so no score is pushed all the way to 0 or 1; ``focal_gamma`` (``g``,
+    the focal loss) multiplies each term by ``(1 - q_t)^g``, ``q_t`` the probability given to
+    the target (``s(z)`` for a one, ``1 - s(z)`` for a zero): steps already right count less.
+    ``pool_positives`` (the max-pooling loss of Sun et al., 2016): each run of ones (targets
+    >= 0.5) counts as its highest-scoring step alone, times the run's length, so the detector
+    must fire once per word, anywhere in the run, not at every step of it; zeros count as before.
     """
-    per_step = F.binary_cross_entropy_with_logits(logits, targets.to(logits.dtype), weight=weight,
+    y = targets.to(logits.dtype)
+    if smoothing:
+        y = y * (1 - smoothing) + smoothing / 2
+    if pool_positives:
+        logits, y, weight = _pool_runs(logits, y, targets >= 0.5, weight)
+    per_step = F.binary_cross_entropy_with_logits(logits, y, weight=weight,
                                                   pos_weight=_pos_weight(pos_weight, logits), reduction="none")
+    if focal_gamma:
+        s = torch.sigmoid(logits)
+        q = y * s + (1 - y) * (1 - s)
+        per_step = per_step * (1 - q).pow(focal_gamma)
     return per_step.sum(dim=1).mean()
+
+
+def _pool_runs(logits: Tensor, y: Tensor, ones: Tensor, weight: Tensor | None
+               ) -> tuple[Tensor, Tensor, Tensor]:
+    """``(B, Ty)`` -> ``(B, Ty + Ty)`` logits, targets and weights: the steps that are not ones as
+    they were, then one slot per run of ones (its largest logit, its largest target, weighted by its
+    length; unused slots weigh 0)."""
+    b, t = logits.shape
+    starts = ones & ~torch.cat([torch.zeros_like(ones[:, :1]), ones[:, :-1]], dim=1)
+    run = (torch.cumsum(starts.long(), dim=1) - 1).clamp_min(0)  # (B, Ty): run index of each one
+    slot = (torch.arange(b, device=logits.device)[:, None] * t + run)[ones]  # flat slot of each one
+    pooled = torch.full((b * t,), -1e4, dtype=logits.dtype, device=logits.device)
+    pooled = pooled.scatter_reduce(0, slot, logits[ones], reduce="amax", include_self=True)
+    target = torch.zeros(b * t, dtype=y.dtype, device=y.device).scatter_reduce(0, slot, y[ones], reduce="amax")
+    length = torch.zeros(b * t, dtype=y.dtype, device=y.device).index_add_(0, slot, torch.ones_like(y[ones]))
+    keep = (~ones).to(y.dtype) * (1.0 if weight is None else weight)
+    return (torch.cat([logits, pooled.view(b, t)], dim=1), torch.cat([y * ~ones, target.view(b, t)], dim=1),
+            torch.cat([keep, length.view(b, t)], dim=1))
 
 
 def triplet_loss(anchor: Tensor, positive: Tensor, negative: Tensor, margin: float = 0.2) -> Tensor:

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import torch
 
-from models.checkpoint import CheckpointError, load_model
-from models.trigger_word import TriggerWordConfig, TriggerWordModel
+from models.checkpoint import CheckpointError
+from models.trigger_word_heads import load_head
 from tasks.audio.io import AudioReadError, path_problem
 from tasks.io import OUTPUT_MARKER, atomic_file, check_output_dir, write_marker
 from tasks.trigger_word.detection import detect
@@ -32,7 +32,7 @@ class Detector:
 
     def __init__(self, checkpoint: Path, threshold: float | None = None, threads: int = 2):
         torch.set_num_threads(threads)
-        model, doc = load_model(checkpoint, TriggerWordModel, TriggerWordConfig)
+        model, doc = load_head(checkpoint)
         meta = {**doc["features"], **doc["normaliser"]}
         self.scorer = Scorer(model, feature_spec(meta, str(checkpoint)), normaliser(meta))
         self.threshold = threshold if threshold is not None else doc.get("threshold")

@@ -273,12 +273,16 @@ class FeaturesParams(StrictModel):
 
 
 class ModelParams(StrictModel):
+    head: Literal["gru", "window"] = "gru"
     conv_filters: int = Field(128, ge=1)
     conv_kernel: int = Field(1, ge=1)
     conv_stride: int = Field(1, ge=1)
     gru_units: int = Field(96, ge=1)
     gru_layers: int = Field(2, ge=1)
     dropout: float = Field(0.2, ge=0, lt=1)
+    window: int = Field(16, ge=1)
+    window_units: int = Field(64, ge=1)
+    window_layers: int = Field(2, ge=1)
 
 
 class SpecAugmentParams(StrictModel):
@@ -300,6 +304,18 @@ class TrainParams(StrictModel):
     negative_weight: float = Field(1.0, gt=0)
     negative_window_s: float = Field(0.5, gt=0)
     ema_epochs: float = Field(2.0, ge=0)
+    label_smoothing: float = Field(0.0, ge=0, lt=1)
+    focal_gamma: float = Field(0.0, ge=0)
+    mixup_alpha: float = Field(0.0, ge=0)
+    pool_positives: bool = False
+    labels: tuple[int, int] | None = None
+
+    @field_validator("labels")
+    @classmethod
+    def _labels(cls, v: tuple[int, int] | None) -> tuple[int, int] | None:
+        if v is not None and v[1] < 1:
+            raise ValueError("labels: [start, ones] needs at least one label step (ones >= 1)")
+        return v
     spec_augment: SpecAugmentParams = SpecAugmentParams()
     threads: int = Field(2, ge=1)
     dev_target_fa_per_hour: float = Field(0.5, ge=0)

@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from models.checkpoint import CARD, CONFIG, WEIGHTS, load_model, read_config
-from models.trigger_word import TriggerWordConfig, TriggerWordModel
+from models.checkpoint import CARD, CONFIG, WEIGHTS, read_config
+from models.trigger_word_heads import load_head
 from tasks.config import BaseParams
 from tasks.io import write_json, write_parquet, write_text
 from tasks.progress import Progress, logger
@@ -63,7 +63,7 @@ def evaluate_into(out: Path, model_dir: Path, layout: Layout, base: BaseParams, 
     log = logger()
     params = tw.evaluate
     torch.set_num_threads(params.threads)
-    model, doc = load_model(layout.train / "checkpoint", TriggerWordModel, TriggerWordConfig)
+    model, doc = load_head(layout.train / "checkpoint")
     meta = {**doc["features"], **doc["normaliser"]}
     scorer = Scorer(model, feature_spec(meta, str(layout.train / "checkpoint")), normaliser(meta))
     clock = scorer.clock

@@ -18,7 +18,7 @@ import torch
 
 from models.checkpoint import save_model
 from models.state import load_state_or_none, save_state
-from models.trigger_word import TriggerWordModel
+from models.trigger_word_heads import build_head
 from tasks.config import BaseParams
 from tasks.io import clean_stale_temps
 from tasks.progress import Progress, logger
@@ -34,8 +34,15 @@ from tasks.trigger_word.modeling import (
     normaliser,
     positive_ends,
     read_meta,
+    relabel,
 )
-from tasks.trigger_word.train import SpecAugment, lr_factor, score_split, train_one_epoch
+from tasks.trigger_word.train import (
+    Relabelled,
+    SpecAugment,
+    lr_factor,
+    score_split,
+    train_one_epoch,
+)
 
 STATE = "state.safetensors"  # safetensors + JSON (models.state): loading it runs no code
 
@@ -66,6 +73,9 @@ def train_into(out: Path, layout: Layout, base: BaseParams, params: TrainParams)
     clock = clock_for(meta, config)
     train_set, dev_set = FeatureShards(layout.features, "train"), FeatureShards(layout.features, "dev")
     clips = read_clips(layout.clips)
+    if params.labels is not None:  # other labels than the clips' own, from the same word ends
+        train_set, dev_set = (Relabelled(shards, relabel(clips, split, meta["ty"], *params.labels))
+                              for shards, split in ((train_set, "train"), (dev_set, "dev")))
     dev_ends = positive_ends(clips, "dev")
     clip_s = float(clips.samples.iloc[0] / clips.sample_rate.iloc[0])
     data_hash = data_fingerprint(layout.features)
@@ -73,7 +83,7 @@ def train_into(out: Path, layout: Layout, base: BaseParams, params: TrainParams)
         {"params": params.model_dump(), "seed": base.seed, "data": data_hash}, sort_keys=True).encode()).hexdigest()
 
     torch.manual_seed(base.seed)
-    model = TriggerWordModel(config)
+    model = build_head(config)
     optimizer = torch.optim.Adam(model.parameters(), lr=params.learning_rate, weight_decay=params.weight_decay)
     steps_per_epoch = -(-len(train_set) // params.batch_size)
     warmup = int(round(params.warmup_epochs * steps_per_epoch))
@@ -122,7 +132,9 @@ def train_into(out: Path, layout: Layout, base: BaseParams, params: TrainParams)
         for epoch in range(len(history) + 1, params.epochs + 1):
             train_loss = train_one_epoch(model, train_set, norm, optimizer, params.batch_size, rng, augment,
                                          params.pos_weight, on_batch=bar.update, scheduler=scheduler,
-                                         step_weights=step_weights, average=average)
+                                         step_weights=step_weights, average=average,
+                                         smoothing=params.label_smoothing, focal_gamma=params.focal_gamma,
+                                         mixup_alpha=params.mixup_alpha, pool_positives=params.pool_positives)
             probs, dev_loss = score_split(kept, dev_set, norm)
             row = {"epoch": epoch, "lr": float(f"{scheduler.get_last_lr()[0]:.3g}"),
                    "train_loss": round(train_loss, 5), "dev_loss": round(dev_loss, 5),

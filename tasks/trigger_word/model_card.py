@@ -26,6 +26,16 @@ At the same dev-chosen threshold, words 0-15 dB above held-out backgrounds; 95% 
 """
 
 
+def _head(config: dict) -> str:
+    """One line on the head's architecture (the GRU head, or the window head)."""
+    mc = config["model_config"]
+    if config.get("architecture") == "WindowHead":
+        return (f"A window head: a {mc['layers']}-layer DNN ({mc['units']} units, LayerNorm) on the last "
+                f"{mc['window']} feature frames,\nwith a sigmoid at every frame")
+    return (f"Conv1D ({mc['conv_filters']} filters, kernel {mc['conv_kernel']}, stride {mc['conv_stride']}) + BatchNorm +\n"
+            f"{mc['gru_layers']} x GRU ({mc['gru_units']} units) with a sigmoid at every output step")
+
+
 def model_card(config: dict, positives: pd.DataFrame, assignments: pd.DataFrame) -> str:
     m = config["metrics"]
     f = config["features"]
@@ -33,7 +43,6 @@ def model_card(config: dict, positives: pd.DataFrame, assignments: pd.DataFrame)
     frontend = f.get("frontend")
     if frontend:  # the frozen pretrained frontend the head was trained on
         f = {**f, "kind": f"speech_embedding (frozen: npm {frontend['package']}@{frontend['version']})"}
-    mc = config["model_config"]
     names = {"espeak": "espeak-ng", "kokoro": "Kokoro-82M blends"}
     tts = config.get("params", {}).get("trigger_word", {}).get("collect", {}).get("tts", {})
     engines = ", ".join(names.get(e, e) for e in tts.get("engines", ["espeak"]))
@@ -43,8 +52,7 @@ def model_card(config: dict, positives: pd.DataFrame, assignments: pd.DataFrame)
     return f"""# Trigger-word detector: "{word}"
 
 ## Model
-Conv1D ({mc['conv_filters']} filters, kernel {mc['conv_kernel']}, stride {mc['conv_stride']}) + BatchNorm +
-{mc['gru_layers']} x GRU ({mc['gru_units']} units) with a sigmoid at every output step, on {f['kind']}
+{_head(config)}, on {f['kind']}
 features ({f['n_bins']} bins, n_fft {f['n_fft']}, hop {f['hop']}, {f['sample_rate']} Hz). Files:
 `model.safetensors` (weights), `config.json` (architecture, features, normalisation, threshold,
 params, data hash, metrics).

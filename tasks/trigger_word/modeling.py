@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from models.trigger_word import TriggerWordConfig
+from models.trigger_word_window import WindowHeadConfig
 from tasks.audio.features import FeatureSpec
 from tasks.audio.speech_embedding import SpeechEmbedding, check_identity
 from tasks.errors import ParamsError
@@ -41,19 +42,28 @@ def normaliser(meta: dict) -> Normaliser:
     return Normaliser(np.asarray(meta["mean"], np.float32), np.asarray(meta["std"], np.float32))
 
 
-def model_config(params: ModelParams, meta: dict) -> TriggerWordConfig:
-    """The model's config for these features, checking that its output length is the labels' Ty."""
-    config = TriggerWordConfig(n_freq=meta["n_bins"], **params.model_dump())
+def model_config(params: ModelParams, meta: dict) -> TriggerWordConfig | WindowHeadConfig:
+    """The config of the head ``params.head`` names for these features, checking that its output
+    length is the labels' Ty."""
+    if params.head == "window":
+        config: TriggerWordConfig | WindowHeadConfig = WindowHeadConfig(
+            n_freq=meta["n_bins"], window=params.window, units=params.window_units, layers=params.window_layers,
+            dropout=params.dropout)
+        change = "trigger_word.features (the window head makes one step per frame)"
+    else:
+        config = TriggerWordConfig(n_freq=meta["n_bins"], conv_filters=params.conv_filters,
+                                   conv_kernel=params.conv_kernel, conv_stride=params.conv_stride,
+                                   gru_units=params.gru_units, gru_layers=params.gru_layers, dropout=params.dropout)
+        change = "trigger_word.train.model.conv_kernel / conv_stride or the feature hop"
     ty = config.output_steps(meta["n_frames"])
     if ty != meta["ty"]:
         raise ParamsError(
             f"the model turns {meta['n_frames']} feature frames into {ty} steps, but the clips have "
-            f"Ty = {meta['ty']} labels: set trigger_word.synthesize.ty to {ty}, or change "
-            "trigger_word.train.model.conv_kernel / conv_stride or the feature hop")
+            f"Ty = {meta['ty']} labels: set trigger_word.synthesize.ty to {ty}, or change {change}")
     return config
 
 
-def clock_for(meta: dict, config: TriggerWordConfig) -> StepClock:
+def clock_for(meta: dict, config: TriggerWordConfig | WindowHeadConfig) -> StepClock:
     return StepClock(meta["sample_rate"], meta["n_fft"], meta["hop"], config.conv_kernel, config.conv_stride)
 
 
@@ -62,6 +72,20 @@ def positive_ends(clips: pd.DataFrame, split: str) -> list[list[float]]:
     part = clips[clips.split == split]
     return [[ev["end"] / row.sample_rate for ev in row.events if ev["kind"] == "positive"]
             for row in part.itertuples()]
+
+
+def relabel(clips: pd.DataFrame, split: str, ty: int, start: int, ones: int) -> np.ndarray:
+    """``(N, Ty)`` uint8 labels of each clip of ``split`` (manifest order): ``ones`` steps set to 1
+    from ``start`` steps after the step each positive word ends in (negative: before it).
+    ``start = 1, ones = synthesize.label_ones`` gives the clips' own labels (``labels_for``)."""
+    part = clips[clips.split == split]
+    out = np.zeros((len(part), ty), np.uint8)
+    for k, row in enumerate(part.itertuples()):
+        for ev in row.events:
+            if ev["kind"] == "positive":
+                e = (int(ev["end"]) * ty) // row.samples
+                out[k, max(0, e + start):max(0, min(e + start + ones, ty))] = 1
+    return out
 
 
 def after_negatives(clips: pd.DataFrame, split: str, ty: int, window_s: float) -> np.ndarray:

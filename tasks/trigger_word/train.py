@@ -44,6 +44,21 @@ class SpecAugment:
         return x
 
 
+class Relabelled:
+    """A split's feature shards with other per-step labels (same clips, same order)."""
+
+    def __init__(self, shards: FeatureShards, labels: np.ndarray):
+        if len(labels) != len(shards):
+            raise ValueError(f"{len(labels)} label rows for {len(shards)} clips")
+        self.shards, self.labels = shards, labels
+
+    def __len__(self) -> int:
+        return len(self.shards)
+
+    def __getitem__(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+        return self.shards[i][0], self.labels[i]
+
+
 def batches(shards: FeatureShards, norm: Normaliser, batch_size: int, rng: np.random.Generator | None
             ) -> Iterator[tuple[torch.Tensor, torch.Tensor, np.ndarray]]:
     """``(x (B, F, T) float32 normalised, y (B, Ty) float32, indices)``; shuffled when ``rng`` is given."""
@@ -54,6 +69,17 @@ def batches(shards: FeatureShards, norm: Normaliser, batch_size: int, rng: np.ra
         x = torch.from_numpy(np.stack([a for a, _ in items]).astype(np.float32))
         y = torch.from_numpy(np.stack([b for _, b in items]).astype(np.float32))
         yield norm(x), y, idx
+
+
+def mixup(x: torch.Tensor, y: torch.Tensor, alpha: float, rng: np.random.Generator
+          ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mixup (Zhang et al., 2018): each clip becomes ``l x_i + (1 - l) x_j`` with ``j`` another
+    clip of the batch and ``l ~ Beta(alpha, alpha)`` per clip, its labels mixed the same way
+    (soft per-step targets). ``x``: ``(B, F, T)``, ``y``: ``(B, Ty)``."""
+    lam = torch.from_numpy(rng.beta(alpha, alpha, size=len(x)).astype(np.float32))
+    other = torch.from_numpy(rng.permutation(len(x)))
+    return (lam[:, None, None] * x + (1 - lam[:, None, None]) * x[other],
+            lam[:, None] * y + (1 - lam[:, None]) * y[other])
 
 
 def lr_factor(step: int, total_steps: int, warmup_steps: int, schedule: str) -> float:
@@ -75,19 +101,25 @@ def train_one_epoch(model: nn.Module, shards: FeatureShards, norm: Normaliser, o
                     pos_weight: float | None = None, on_batch=None,
                     scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
                     step_weights: np.ndarray | None = None,
-                    average: torch.optim.swa_utils.AveragedModel | None = None) -> float:
+                    average: torch.optim.swa_utils.AveragedModel | None = None,
+                    smoothing: float = 0.0, focal_gamma: float = 0.0, mixup_alpha: float = 0.0,
+                    pool_positives: bool = False) -> float:
     """One pass over the training shards; returns the mean per-clip loss.
 
     ``scheduler``, when given, steps after every optimisation step, and so does ``average``
     (a running average of the weights, e.g. an exponential moving average). ``step_weights``
     (``(N, Ty)``, aligned with ``shards``) weighs each clip's per-step loss terms.
+    ``smoothing``, ``focal_gamma`` and ``pool_positives`` go to :func:`sequence_loss`; ``mixup_alpha`` > 0 mixes
+    each clip's features and labels with another clip's of the batch (:func:`mixup`).
     """
     model.train()
     total, count = 0.0, 0
     for x, y, idx in batches(shards, norm, batch_size, rng):
         augment(x, rng)
+        if mixup_alpha:
+            x, y = mixup(x, y, mixup_alpha, rng)
         weight = None if step_weights is None else torch.from_numpy(step_weights[idx])
-        loss = sequence_loss(model(x), y, pos_weight, weight)
+        loss = sequence_loss(model(x), y, pos_weight, weight, smoothing, focal_gamma, pool_positives)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         nn.utils.clip_grad_norm_(model.parameters(), 5.0)

@@ -503,3 +503,45 @@ def test_word_encoder_stage_trains_an_encoder_enrol_word_can_use(pipeline_run, t
     model, _, bank = load_encoder(root / "word_encoder")
     assert bank.shape == (100, model.config.dim)
     assert np.allclose(np.linalg.norm(bank, axis=1), 1.0, atol=1e-4)
+
+
+def test_window_head_trains_evaluates_and_detects(pipeline_run, tmp_path, capsys):
+    """`train.model.head: window` on the pipeline's own features: train and evaluate ship it, and
+    `detect` streams a clip through it to the scores of the clip's stored features."""
+    import shutil
+
+    from models.trigger_word_heads import load_head
+    from models.trigger_word_window import WindowHead
+    from tasks.trigger_word.features import FeatureShards
+    from tasks.trigger_word.inference import Scorer, score_file
+    from tasks.trigger_word.modeling import feature_spec, normaliser
+    from tasks.trigger_word.train import score_split
+
+    root, params_file = pipeline_run
+    params = yaml.safe_load(params_file.read_text())
+    params["base"]["data_dir"] = str(tmp_path / "data")
+    params["trigger_word"]["train"]["model"].update(head="window", window=8, window_units=16)
+    params["trigger_word"]["train"].update(epochs=2, label_smoothing=0.05, mixup_alpha=0.2, focal_gamma=1.0)
+    new_params = write_params(tmp_path / "params.yaml", params)
+    data = tmp_path / "data" / "trigger_word"
+    for stage in ("collect", "split", "clips", "features"):
+        shutil.copytree(root / stage, data / stage)
+    for stage in ("train", "evaluate"):
+        assert main([stage, "--params", str(new_params)]) == 0
+    model, doc = load_head(data / "model")
+    assert isinstance(model, WindowHead) and doc["architecture"] == "WindowHead"
+    assert doc["model_config"]["window"] == 8 and doc["features"]["ty"] == 125
+    m = json.loads((data / "reports" / "eval_metrics.json").read_text())
+    assert 0 < m["threshold"] < 1 and "cross_engine_dev_false_reject_rate" in m
+    assert "window head" in (data / "model" / "model_card.md").read_text()
+
+    clip = export_clip(new_params, data / "clips", tmp_path / "clip-0.wav")
+    meta = {**doc["features"], **doc["normaliser"]}
+    scorer = Scorer(model, feature_spec(meta), normaliser(meta))
+    _, streamed = score_file(clip, scorer, doc["clip_seconds"])
+    stored, _ = score_split(model, FeatureShards(data / "features", "train"), scorer.norm)
+    assert streamed.shape == stored[0].shape == (125,)
+    np.testing.assert_allclose(streamed, stored[0], atol=2e-2)  # features stored as float16
+    capsys.readouterr()
+    assert main(["detect", "--params", str(new_params), "--checkpoint", str(data / "model"), str(clip)]) == 0
+    assert isinstance(json.loads(capsys.readouterr().out)["detections"], list)

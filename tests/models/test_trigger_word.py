@@ -93,3 +93,35 @@ def test_loading_a_checkpoint_from_other_code_fails_clearly(tmp_path):
     (tmp_path / "config.json").write_text(json.dumps(doc))
     with pytest.raises(CheckpointError, match="weights do not fit"):
         load_model(tmp_path, TriggerWordModel, TriggerWordConfig)
+
+
+def test_label_smoothing_trains_on_soft_targets():
+    """With smoothing e, a one is trained towards 1 - e/2 and a zero towards e/2."""
+    logits = torch.tensor([[2.0, -1.0]])
+    targets = torch.tensor([[1.0, 0.0]])
+    e = 0.2
+    soft = torch.tensor([[1 - e / 2, e / 2]])
+    expected = torch.nn.functional.binary_cross_entropy_with_logits(logits, soft, reduction="sum").item()
+    assert sequence_loss(logits, targets, smoothing=e).item() == pytest.approx(expected)
+
+
+def test_focal_loss_weighs_each_step_by_how_wrong_it_is():
+    logits = torch.tensor([[2.0, 0.0]])  # p = 0.881 (right for a one), 0.5
+    targets = torch.tensor([[1.0, 0.0]])
+    p = torch.sigmoid(logits)[0]
+    terms = [-torch.log(p[0]) * (1 - p[0]) ** 2, -torch.log(1 - p[1]) * p[1] ** 2]
+    assert sequence_loss(logits, targets, focal_gamma=2.0).item() == pytest.approx(sum(t.item() for t in terms))
+    assert sequence_loss(logits, targets, focal_gamma=0.0).item() == pytest.approx(sequence_loss(logits, targets).item())
+
+
+def test_max_pooling_loss_counts_each_run_of_ones_by_its_best_step():
+    logits = torch.tensor([[0.0, 3.0, -1.0, 0.0, 2.0, 0.5], [1.0, 0.0, 0.0, 0.0, 0.0, 0.0]])
+    targets = torch.tensor([[0, 1, 1, 0, 1, 0], [0, 0, 0, 0, 0, 0]], dtype=torch.float32)
+    sp = torch.nn.functional.softplus
+    zeros = sp(torch.tensor([0.0, 0.0, 0.5])).sum() + sp(torch.tensor([1.0] + [0.0] * 5)).sum()
+    runs = 2 * sp(torch.tensor(-3.0)) + 1 * sp(torch.tensor(-2.0))  # run 1: its max 3.0, twice; run 2: 2.0
+    assert sequence_loss(logits, targets, pool_positives=True).item() == pytest.approx(((zeros + runs) / 2).item())
+    # the gradient of a run reaches its best step only
+    x = logits.clone().requires_grad_(True)
+    sequence_loss(x, targets, pool_positives=True).backward()
+    assert x.grad[0, 2] == 0 and x.grad[0, 1] < 0

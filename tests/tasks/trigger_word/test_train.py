@@ -142,3 +142,63 @@ def test_moving_average_follows_every_step_weights_and_batchnorm_statistics():
         torch.testing.assert_close(value, expected, rtol=1e-5, atol=1e-6)
         if "running_mean" in name:
             assert not torch.allclose(value, after[1][name])  # BatchNorm statistics are averaged too
+
+
+def test_mixup_mixes_features_and_labels_alike_and_is_seeded():
+    from tasks.trigger_word.train import mixup
+
+    g = np.random.default_rng(0)
+    x = torch.from_numpy(g.standard_normal((6, 4, 10)).astype(np.float32))
+    y = torch.from_numpy((g.random((6, 10)) > 0.7).astype(np.float32))
+    mx, my = mixup(x, y, 0.4, np.random.default_rng(3))
+    again = mixup(x, y, 0.4, np.random.default_rng(3))
+    assert torch.equal(mx, again[0]) and torch.equal(my, again[1])
+    rng = np.random.default_rng(3)
+    lam, other = rng.beta(0.4, 0.4, size=6).astype(np.float32), rng.permutation(6)
+    for i in range(6):
+        torch.testing.assert_close(mx[i], lam[i] * x[i] + (1 - lam[i]) * x[other[i]])
+        torch.testing.assert_close(my[i], lam[i] * y[i] + (1 - lam[i]) * y[other[i]])
+    assert ((my >= 0) & (my <= 1)).all() and not torch.equal(mx, x)
+
+
+def test_window_head_trains_through_train_one_epoch_and_its_loss_falls():
+    from models.trigger_word_window import WindowHead, WindowHeadConfig
+    from tasks.trigger_word.inference import Normaliser
+
+    class Frames(_Shards):  # labels one per frame, after a bump in the features
+        def __init__(self):
+            super().__init__()
+            self.x = self.x.astype(np.float32)
+            self.y = np.zeros((8, 60), np.uint8)
+            self.x[:4, :3, 20:26] += 3.0
+            self.y[:4, 26:30] = 1
+
+    torch.manual_seed(0)
+    model = WindowHead(WindowHeadConfig(n_freq=10, window=8, units=16, layers=2, dropout=0.0))
+    norm = Normaliser(np.zeros(10, np.float32), np.ones(10, np.float32))
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    rng = np.random.default_rng(1)
+    losses = [train_one_epoch(model, Frames(), norm, opt, 4, rng, SpecAugment(), smoothing=0.05,
+                              mixup_alpha=0.2) for _ in range(15)]
+    assert losses[-1] < 0.5 * losses[0]
+
+
+def test_relabel_reproduces_the_clips_labels_and_moves_them():
+    import pandas as pd
+
+    from tasks.trigger_word.modeling import relabel
+    from tasks.trigger_word.synth import labels_for
+    from tasks.trigger_word.train import Relabelled
+
+    ends = [[30000, 101000], [5000]]
+    clips = pd.DataFrame({"split": ["train", "train", "dev"], "samples": [160000] * 3,
+                          "events": [[{"kind": "positive", "end": e} for e in ends[0]] + [{"kind": "negative", "end": 9}],
+                                     [{"kind": "positive", "end": ends[1][0]}], [{"kind": "positive", "end": 7}]]})
+    same = relabel(clips, "train", 125, 1, 5)
+    assert [list(r) for r in same] == [list(labels_for(e, 160000, 125, 5)) for e in ends]
+    early = relabel(clips, "train", 125, -2, 4)  # from 2 steps before the end step
+    e = 30000 * 125 // 160000
+    assert np.flatnonzero(early[0])[:4].tolist() == [e - 2, e - 1, e, e + 1]
+    assert relabel(clips, "dev", 125, -3, 2).sum() == 0  # a run wholly before the clip's start
+    wrapped = Relabelled(_Shards(), np.ones((8, 14), np.uint8))
+    assert len(wrapped) == 8 and wrapped[3][1].sum() == 14 and wrapped[3][0].shape == (10, 60)

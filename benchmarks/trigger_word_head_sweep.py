@@ -1,0 +1,182 @@
+"""Heads on the frozen speech frontend, compared on dev only: train each variant of the params and
+score it as the evaluate stage does, on the in-engine dev split and the cross-engine check's dev
+part. Never reads a test clip or test session.
+
+Run (after the default pipeline has made its data)::
+
+    python -m benchmarks.trigger_word_head_sweep --out DIR \\
+        --variant "window: train.model.head=window" \\
+        --variant "window-mixup: train.model.head=window train.mixup_alpha=0.3" \\
+        [--checkpoint data/trigger_word/train/checkpoint]
+
+Each variant is params.yaml with ``key=value`` overrides (values in YAML) under
+``trigger_word``. Like the evaluate stage: the threshold is chosen on the in-engine dev split
+(its dev clips and 30 min of negative-only sessions, ``write_sessions``) for
+``evaluate.target_fa_per_hour``; the cross dev part (its clips and sessions, ``check_clips`` /
+``check_sessions``) is scored at that threshold and along its curve. What it does differently:
+the frontend's embeddings of every dev window are computed once and kept (``DIR/features.npz``,
+keyed by the audio's hash), so that each further head costs only its training and its own
+forward passes. Prints one row per variant and appends it to ``DIR/results.jsonl``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+import torch
+import yaml
+
+from models.trigger_word_heads import load_head
+from tasks.config import BaseParams, read_yaml, validate_section
+from tasks.trigger_word.clipset import read_clips, split_pools
+from tasks.trigger_word.config import Layout, TriggerWordParams
+from tasks.trigger_word.cross_engine import check_clips, check_sessions, cross_pools
+from tasks.trigger_word.detection import OPERATING_THRESHOLDS, det_curve, pick_threshold
+from tasks.trigger_word.features import FeatureShards
+from tasks.trigger_word.fit import train_into
+from tasks.trigger_word.inference import Scorer, score_file
+from tasks.trigger_word.modeling import feature_spec, normaliser, positive_ends
+from tasks.trigger_word.negatives import write_sessions
+from tasks.trigger_word.train import score_split
+
+log = logging.getLogger("sweep")
+
+
+class CachedScorer(Scorer):
+    """A :class:`Scorer` that keeps the normalised features of every stretch of audio it has seen
+    (by hash), so another head scores the same audio without the frontend."""
+
+    def __init__(self, model, spec, norm, cache: dict[str, np.ndarray]):
+        super().__init__(model, spec, norm)
+        self.cache = cache
+
+    @staticmethod
+    def _key(*parts) -> str:
+        h = hashlib.sha256()
+        for p in parts:
+            h.update(p.tobytes() if isinstance(p, np.ndarray) else repr(p).encode())
+        return h.hexdigest()[:32]
+
+    def score_windows(self, chunk, rate, win, hop, count):
+        key = self._key(np.ascontiguousarray(chunk, np.float32), rate, win, hop, count)
+        if key not in self.cache:
+            from tasks.audio.window_features import WindowFeatures
+
+            wf = self._windows.setdefault((rate, win, hop), WindowFeatures(self.spec, rate, win, hop))
+            self.cache[key] = self.norm(wf(chunk, count)).numpy()
+        return self.probabilities(torch.from_numpy(self.cache[key]))
+
+    def score_wave(self, wave, rate):
+        key = self._key(np.ascontiguousarray(wave, np.float32), rate, "wave")
+        if key not in self.cache:
+            self.cache[key] = self.features(wave, rate).numpy()
+        f = torch.from_numpy(self.cache[key])
+        if f.shape[-1] < self.model.config.conv_kernel:
+            return np.zeros(0, np.float32)
+        return self.probabilities(f[None])[0]
+
+
+def curve_at(curve, fa: float) -> float:
+    return min((p.false_reject_rate for p in curve if p.false_accepts_per_hour <= fa), default=1.0)
+
+
+def dev_scores(checkpoint: Path, layout: Layout, tw: TriggerWordParams, seed: int, work: Path,
+               cache: dict[str, np.ndarray]) -> dict:
+    """The evaluate stage's dev figures (in-engine and cross-engine) of one checkpoint."""
+    ev = tw.evaluate
+    model, doc = load_head(checkpoint)
+    meta = {**doc["features"], **doc["normaliser"]}
+    scorer = CachedScorer(model, feature_spec(meta, str(checkpoint)), normaliser(meta), cache)
+    clips = read_clips(layout.clips)
+    rate, clip_s = int(clips.sample_rate.iloc[0]), float(doc["clip_seconds"])
+    pools = split_pools(layout.collect, layout.split)
+    sessions_dir = work / "negative_audio"
+    rows = write_sessions(sessions_dir, pools["dev"], tw.synthesize.rooms_for("dev"), ev, rate, seed, "dev") \
+        if not (sessions_dir / "done.json").is_file() else json.loads((sessions_dir / "done.json").read_text())
+    (sessions_dir / "done.json").write_text(json.dumps(rows))
+    probs, _ = score_split(model, FeatureShards(layout.features, "dev"), scorer.norm)
+    streamed = [score_file(sessions_dir / r["file"], scorer, clip_s)[1] for r in rows]
+    hours = sum(r["seconds"] for r in rows) / 3600
+    curve = det_curve(list(zip(probs, positive_ends(clips, "dev"), strict=True)), streamed, hours, scorer.clock,
+                      OPERATING_THRESHOLDS, ev.refractory_s, ev.match_window_s, early_s=ev.match_early_s)
+    chosen = pick_threshold(curve, ev.target_fa_per_hour)
+
+    cpools = cross_pools(layout.collect, "dev", pools["dev"].backgrounds)
+    synth = tw.synthesize.rooms_for("dev")
+    scores, ends = check_clips(cpools, synth, ev.cross_engine, scorer, rate, seed, "dev")
+    cross_dir = work / "cross_engine"
+    crow = check_sessions(cross_dir, cpools, synth, ev.cross_engine, ev, rate, seed, "dev") \
+        if not (cross_dir / "done.json").is_file() else json.loads((cross_dir / "done.json").read_text())
+    (cross_dir / "done.json").write_text(json.dumps(crow))
+    cstreamed = [score_file(cross_dir / r["file"], scorer, clip_s)[1] for r in crow]
+    chours = sum(r["seconds"] for r in crow) / 3600
+    ccurve = det_curve(list(zip(scores, ends, strict=True)), cstreamed, chours, scorer.clock, OPERATING_THRESHOLDS,
+                       ev.refractory_s, ev.match_window_s, early_s=ev.match_early_s)
+    at = next(p for p in ccurve if p.threshold == chosen.threshold)
+    return {"threshold": chosen.threshold, "dev_frr": round(chosen.false_reject_rate, 4),
+            "dev_fa_h": round(chosen.false_accepts_per_hour, 2),
+            "dev_curve_2_5": [round(curve_at(curve, 2), 4), round(curve_at(curve, 5), 4)],
+            "cross_dev_frr": round(at.false_reject_rate, 4), "cross_dev_misses": at.misses,
+            "cross_dev_positives": sum(map(len, ends)), "cross_dev_fa_h": round(at.false_accepts_per_hour, 2),
+            "cross_dev_curve_2_5_20": [round(curve_at(ccurve, n), 4) for n in (2, 5, 20)],
+            "parameters": sum(p.numel() for p in model.parameters())}
+
+
+def with_overrides(raw: dict, overrides: list[str]) -> dict:
+    raw = json.loads(json.dumps(raw))
+    for item in overrides:
+        key, value = item.split("=", 1)
+        node = raw["trigger_word"]
+        *path, last = key.split(".")
+        for k in path:
+            node = node[k]
+        if last not in node:
+            raise SystemExit(f"unknown key trigger_word.{key}")
+        node[last] = yaml.safe_load(value)
+    return raw
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--params", type=Path, default=Path("params.yaml"))
+    parser.add_argument("--variant", action="append", default=[], help='"name: key=value key=value"')
+    parser.add_argument("--checkpoint", type=Path, action="append", default=[], help="score this one as it is")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    args.out.mkdir(parents=True, exist_ok=True)
+    raw = read_yaml(args.params)
+    base = validate_section(raw, "base", BaseParams, args.params)
+    layout = Layout(base.data_dir)
+    cache_path = args.out / "features.npz"
+    cache = dict(np.load(cache_path)) if cache_path.is_file() else {}
+    jobs = [(str(c), None) for c in args.checkpoint] + [tuple(v.split(":", 1)) for v in args.variant]
+    for name, spec in jobs:
+        tw = validate_section(raw, "trigger_word", TriggerWordParams, args.params)
+        checkpoint = Path(name)
+        if spec is not None:
+            name, overrides = name.strip(), spec.split()
+            tw = validate_section(with_overrides(raw, overrides), "trigger_word", TriggerWordParams, args.params)
+            run = args.out / "runs" / name
+            mine = Layout(base.data_dir)
+            mine.train_state = run / "train_state"
+            mine.train_state.mkdir(parents=True, exist_ok=True)
+            torch.set_num_threads(tw.train.threads)
+            summary = train_into(run, mine, base, tw.train)["summary"]
+            checkpoint = run / "checkpoint"
+            log.info("%s: trained, best epoch %d", name, summary["best_epoch"])
+        torch.set_num_threads(tw.evaluate.threads)
+        row = {"name": name, "overrides": spec, **dev_scores(checkpoint, layout, tw, base.seed, args.out, cache)}
+        np.savez(cache_path, **cache)
+        with (args.out / "results.jsonl").open("a") as f:
+            f.write(json.dumps(row) + "\n")
+        print(json.dumps(row), flush=True)
+
+
+if __name__ == "__main__":
+    main()
