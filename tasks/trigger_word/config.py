@@ -9,7 +9,12 @@ from pydantic import Field, field_validator, model_validator
 
 from tasks.audio.noise import KINDS as BACKGROUND_KINDS
 from tasks.config import SplitRuleParams, StrictModel
-from tasks.trigger_word.engines_config import EspeakCheckVoices, KokoroTrainVoices, check_engines
+from tasks.trigger_word.engines_config import (
+    EspeakCheckVoices,
+    KokoroTrainVoices,
+    PicoTrainVoices,
+    check_engines,
+)
 from tasks.trigger_word.real_audio_config import IntelligibilityParams, RealAudioParams
 from tasks.trigger_word.word_encoder_config import WordEncoderParams
 
@@ -48,6 +53,7 @@ class TTSParams(StrictModel):
     # Engines that say the training words (tasks.trigger_word.engines); espeak's keys are the above.
     engines: tuple[str, ...] = Field(("espeak",), min_length=1)
     kokoro: KokoroTrainVoices = KokoroTrainVoices()
+    pico: PicoTrainVoices = PicoTrainVoices()
 
     @field_validator("rates")
     @classmethod

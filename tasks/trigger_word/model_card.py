@@ -34,7 +34,7 @@ def model_card(config: dict, positives: pd.DataFrame, assignments: pd.DataFrame)
     if frontend:  # the frozen pretrained frontend the head was trained on
         f = {**f, "kind": f"speech_embedding (frozen: npm {frontend['package']}@{frontend['version']})"}
     mc = config["model_config"]
-    names = {"espeak": "espeak-ng", "kokoro": "Kokoro-82M blends"}
+    names = {"espeak": "espeak-ng", "kokoro": "Kokoro-82M blends", "pico": "SVOX Pico variants (train only)"}
     tts = config.get("params", {}).get("trigger_word", {}).get("collect", {}).get("tts", {})
     engines = ", ".join(names.get(e, e) for e in tts.get("engines", ["espeak"]))
     word = positives.text.dropna().iloc[0] if positives.text.notna().any() else "(user recordings)"
