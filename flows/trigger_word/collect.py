@@ -17,7 +17,7 @@ from tasks.io import atomic_dir, refuse_overlap, write_json, write_parquet
 from tasks.trigger_word import collect as C
 from tasks.trigger_word import cross_engine as X
 from tasks.trigger_word import engines as E
-from tasks.trigger_word import pico_train as P
+from tasks.trigger_word import pico_engine as P
 from tasks.trigger_word import real_audio as R
 from tasks.trigger_word.config import CollectParams, Layout, TriggerWordParams
 
@@ -33,6 +33,7 @@ speech_task = task(X.ingest_real_speech, name="real-speech", cache_policy=NO_CAC
 kokoro_train_shard = task(E.render_kokoro_train, name="kokoro-train-shard", cache_policy=NO_CACHE)
 espeak_check_shard = task(E.render_espeak_check, name="espeak-check-shard", cache_policy=NO_CACHE)
 pico_train_shard = task(P.render_pico_train, name="pico-train-shard", cache_policy=NO_CACHE)
+pico_check_shard = task(P.render_pico_check, name="pico-check-shard", cache_policy=NO_CACHE)
 
 USER_SHARD = 32  # files per user-folder task
 
@@ -101,6 +102,9 @@ def collect_into(out: Path, base: BaseParams, params: CollectParams) -> dict:
     if cross.enabled and cross.engine == "espeak":  # the reverse check: espeak-ng voices never in training
         cross_futures += [espeak_check_shard.with_options(**retries).submit(items, out, sr, params.checks)
                           for items in E.espeak_check_plan(params, base.seed)]
+    elif cross.enabled and cross.engine == "pico":  # SVOX Pico held out: its two voices, never in training
+        cross_futures += [pico_check_shard.with_options(**retries).submit(items, out, sr, params.checks)
+                          for items in P.pico_check_plan(params)]
     elif cross.enabled:
         plan = X.kokoro_plan(cross, params.positive_word, params.negative_words)
         cross_futures += [kokoro_shard.with_options(**retries).submit(plan[i:i + cross.shard_size], out, sr,

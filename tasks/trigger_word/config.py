@@ -12,6 +12,7 @@ from tasks.config import SplitRuleParams, StrictModel
 from tasks.trigger_word.engines_config import (
     EspeakCheckVoices,
     KokoroTrainVoices,
+    PicoCheckVoices,
     PicoTrainVoices,
     check_engines,
 )
@@ -120,9 +121,10 @@ class CrossEngineMaterial(StrictModel):
     real_speech_max_s: float = Field(4.0, gt=0)
     shard_size: int = Field(12, ge=1)
     # The engine held out of training whose voices the check is made of: kokoro (the voices
-    # above) or espeak (espeak-ng voices drawn from collect.tts's grid).
-    engine: Literal["kokoro", "espeak"] = "kokoro"
+    # above), espeak (espeak-ng voices drawn from collect.tts's grid) or pico (SVOX Pico).
+    engine: Literal["kokoro", "espeak", "pico"] = "kokoro"
     espeak: EspeakCheckVoices = EspeakCheckVoices()
+    pico: PicoCheckVoices = PicoCheckVoices()
 
     @field_validator("dev_voices", "test_voices")
     @classmethod

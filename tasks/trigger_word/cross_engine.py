@@ -202,7 +202,7 @@ def run_check(out: Path, collect_dir: Path, backgrounds: dict[str, Sequence[Sour
         metrics.update(operating_point(curve, threshold, sum(map(len, ends)), hours, f"cross_engine_{split}"))
         metrics[f"cross_engine_{split}_positive_takes"] = len(pools.positives)
         metrics[f"cross_engine_{split}_real_speech_negatives"] = sum("/speech-" in s.path for s in pools.negatives)
-        for engine in ("kokoro", "espeak"):  # the engine held out (espeak: tasks.trigger_word.engines)
+        for engine in ("kokoro", "espeak", "pico"):  # the engine held out (tasks.trigger_word.engines, .pico_engine)
             n = sum(f"/{engine}-" in s.path for s in pools.negatives)
             if n or engine == "kokoro":
                 metrics[f"cross_engine_{split}_{engine}_negatives"] = n

@@ -1,5 +1,5 @@
 """Typed params of the speech engines that say the words (``collect.tts.engines``, ``collect.tts.kokoro``,
-``collect.tts.pico``, ``collect.cross_engine.espeak``).
+``collect.tts.pico``, ``collect.cross_engine.espeak`` and ``.pico``).
 
 Kept apart from :mod:`tasks.trigger_word.config` (which imports these classes) so the engine
 choice can move as one piece; the work is in :mod:`tasks.trigger_word.engines`.
@@ -100,6 +100,26 @@ class PicoTrainVoices(StrictModel):
             raise ValueError(f"pitch: [lo, hi] percent of the voice's own, {low} <= lo <= hi <= {high}")
         if any(not low <= round(p * s) <= high for p in self.pitch for s in self.pitch_steps):
             raise ValueError(f"pitch x pitch_steps must stay within {low}-{high} percent (SVOX Pico's range)")
+        return self
+
+
+class PicoCheckVoices(StrictModel):
+    """SVOX Pico takes of the cross-engine check when Pico is the engine held out of training: one
+    base voice per part, plain (no warp), the positive at every pitch x rate, the first
+    ``cross_engine.negative_words`` negative words at every pitch and the middle rate."""
+
+    dev_voice: str = "en-US"
+    test_voice: str = "en-GB"
+    pitches: tuple[int, ...] = Field((70, 100, 140), min_length=1)
+    rates: tuple[int, ...] = Field((80, 100, 125), min_length=1)
+
+    @model_validator(mode="after")
+    def _valid(self) -> PicoCheckVoices:
+        if {self.dev_voice, self.test_voice} - set(PICO_VOICES) or self.dev_voice == self.test_voice:
+            raise ValueError(f"dev_voice and test_voice: two different SVOX Pico voices of {list(PICO_VOICES)}")
+        low, high = PICO_PITCH_RANGE
+        if any(not low <= p <= high for p in self.pitches) or any(not 50 <= r <= 200 for r in self.rates):
+            raise ValueError(f"pitches within {low}-{high}, rates within 50-200 (percent)")
         return self
 
 

@@ -14,7 +14,8 @@ def _cross_section(m: dict) -> str:
     if "cross_engine_test_false_reject_rate" not in m:
         return "No cross-engine check ran (no material: `trigger_word.collect.cross_engine.enabled`).\n"
     p = "cross_engine_test"
-    engine = "espeak-ng" if m.get(p + "_espeak_negatives") else "Kokoro"
+    engine = ("espeak-ng" if m.get(p + "_espeak_negatives") else "SVOX Pico" if m.get(p + "_pico_negatives")
+              else "Kokoro")
     return f"""## Cross-engine check (test: {engine} voices and real speech never used in training)
 At the same dev-chosen threshold, words 0-15 dB above held-out backgrounds; 95% intervals
 (Wilson for the rate, exact Poisson for false accepts per hour).

@@ -19,7 +19,7 @@ def split_assignments(positives: pd.DataFrame, negatives: pd.DataFrame, backgrou
     Words are split by speaker group (a TTS voice, a user's speaker folder) so no voice is
     heard in two splits; backgrounds by recording. The fractions follow the lecture's rule
     on the number of words unless params fix them. Rows marked ``train_only`` (SVOX Pico's
-    made speakers, :mod:`tasks.trigger_word.pico_train`) go to train and are left out of the
+    made speakers, :mod:`tasks.trigger_word.pico_engine`) go to train and are left out of the
     rule and the draw, so every other group lands where it would without them.
     """
     words = pd.concat([positives, negatives], ignore_index=True)

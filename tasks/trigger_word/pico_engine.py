@@ -1,4 +1,5 @@
-"""SVOX Pico as a training engine (``collect.tts.engines: [espeak, pico]``, ``collect.tts.pico``).
+"""SVOX Pico as a training engine (``collect.tts.engines: [espeak, pico]``, ``collect.tts.pico``),
+or as the engine held out for the cross-engine check (``collect.cross_engine.engine: pico``).
 
 Pico has two voices (en-US and en-GB, both female), so its speakers are made: a *variant* is a
 base voice at a pitch of its own (drawn in ``pitch``, percent of the voice's) and a formant
@@ -11,6 +12,10 @@ groups in train (:func:`tasks.trigger_word.split.split_assignments`). So the in-
 test splits stay the espeak-ng voices they were (the same bytes as without Pico, comparable
 with earlier runs, and the threshold is still chosen on them), and no variant, which shares its
 base voice with half the others, is ever scored as a held-out voice.
+
+Held out instead, Pico's two voices make the check's two parts (``collect.cross_engine.pico``:
+en-US dev, en-GB test), each at a few pitches and rates, never warped; training may then use
+espeak-ng and Kokoro blends together.
 
 A take depends only on (text, voice, pitch, rate, warp): Pico gets a fresh engine per word
 (:func:`tasks.audio.pico.say`) and the warp draws no random numbers.
@@ -28,6 +33,7 @@ from tasks.audio.shards import ShardSet, shard_name
 from tasks.audio.warp import warp_formants
 from tasks.trigger_word.collect import FOLDERS, _word_row, checked_word, slug
 from tasks.trigger_word.config import AudioChecks, CollectParams
+from tasks.trigger_word.engines import CHECK_FOLDER
 from tasks.trigger_word.engines_config import PicoTrainVoices
 
 LICENCE = "Apache-2.0"
@@ -107,4 +113,40 @@ def render_pico_train(items: Sequence[dict], out: Path, sample_rate: int, checks
                                   origin=_origin(it), voice=it["voice"], pitch_pct=it["pitch"],
                                   rate_pct=it["rate"], warp=it["warp"], licence=LICENCE, package=PACKAGE,
                                   train_only=True))
+    return rows, bad
+
+
+def pico_check_plan(params: CollectParams) -> list[list[dict]]:
+    """The check's Pico takes, one shard per part: its voice says the positive at every pitch x
+    rate and the first ``cross_engine.negative_words`` negative words at every pitch, middle rate."""
+    c = params.cross_engine
+    k = c.pico
+    mid = sorted(k.rates)[len(k.rates) // 2]
+    shards = []
+    for split, voice in (("dev", k.dev_voice), ("test", k.test_voice)):
+        base = {"split": split, "variant": voice.lower(), "voice": voice, "warp": 1.0}
+        items = [{**base, "kind": "positive", "text": params.positive_word, "pitch": p, "rate": r}
+                 for p in k.pitches for r in k.rates]
+        items += [{**base, "kind": "negative", "text": w, "pitch": p, "rate": mid}
+                  for w in list(params.negative_words)[:c.negative_words] for p in k.pitches]
+        shards.append(items)
+    return shards
+
+
+def render_pico_check(items: Sequence[dict], out: Path, sample_rate: int, checks: AudioChecks
+                      ) -> tuple[list[dict], list[dict]]:
+    """Say a shard of the check's Pico takes into ``out/cross_engine/``; returns (rows, quarantine rows)."""
+    rows, bad = [], []
+    with ShardSet(out, shard_name("pico-check", [_origin(it) for it in items]), sample_rate) as shards:
+        for it in items:
+            y, reason = pico_word(it["text"], it["voice"], it["pitch"], it["rate"], 1.0, sample_rate, checks)
+            if reason is not None:
+                bad.append({"file": _origin(it), "kind": it["kind"], "reason": reason})
+                continue
+            wid = f"pico-{it['variant']}-{slug(it['text'])}-r{it['rate']:03d}-p{it['pitch']:03d}"
+            # one speaker group per pitch: a check voice at another pitch is a listener's other speaker
+            rows.append(_word_row(it["kind"], wid, shards.add(CHECK_FOLDER, y), y, sample_rate, text=it["text"],
+                                  group=f"pico:{it['voice']}:p{it['pitch']}", source="pico", origin=_origin(it),
+                                  voice=it["voice"], pitch_pct=it["pitch"], rate_pct=it["rate"], warp=1.0,
+                                  licence=LICENCE, package=PACKAGE, check_split=it["split"]))
     return rows, bad

@@ -9,7 +9,7 @@ from pydantic import ValidationError
 
 from tasks.audio import pico
 from tasks.trigger_word import collect as C
-from tasks.trigger_word import pico_train as P
+from tasks.trigger_word import pico_engine as P
 from tasks.trigger_word.config import AudioChecks, CollectParams, SplitParams
 from tasks.trigger_word.engines_config import PICO_PITCH_RANGE, PICO_VOICES
 from tasks.trigger_word.split import split_assignments
@@ -127,3 +127,23 @@ def test_split_puts_pico_in_train_and_moves_no_other_voice(tmp_path):
     others = with_pico[~with_pico.group.str.startswith("pico:")].reset_index(drop=True)
     assert others.equals(without.reset_index(drop=True))
     assert {"train", "dev", "test"} == set(without.split)
+
+
+def test_pico_held_out_makes_the_check_and_is_refused_in_training(tmp_path):
+    held_out = {"cross_engine": {"engine": "pico", "negative_words": 1,
+                                 "pico": {"pitches": [100], "rates": [90, 110]}}}
+    with pytest.raises(ValidationError, match="also in tts.engines"):
+        CollectParams(tts={"engines": ["espeak", "pico"]}, **held_out)
+    with pytest.raises(ValidationError, match="two different SVOX Pico voices"):
+        CollectParams(cross_engine={"engine": "pico", "pico": {"dev_voice": "en-GB"}})
+    params = CollectParams(tts={"engines": ["espeak", "kokoro"]}, **held_out)  # training on two engines
+    shards = P.pico_check_plan(params)
+    assert [len(s) for s in shards] == [3, 3] and [s[0]["voice"] for s in shards] == ["en-US", "en-GB"]
+    rows = []
+    for shard in shards:
+        rows += P.render_pico_check(shard, tmp_path, 16000, AudioChecks())[0]
+    frame = pd.DataFrame(rows)
+    assert len(frame) == 6 and set(frame.source) == {"pico"} and (frame.warp == 1.0).all()
+    assert list(frame.check_split) == ["dev"] * 3 + ["test"] * 3 and frame.path.str.startswith("cross_engine/pico-").all()
+    assert (frame.kind == "positive").sum() == 4 and "train_only" not in frame
+    assert all(len(C.read_word(tmp_path, r)) == r.samples for r in frame.itertuples())
