@@ -17,6 +17,7 @@ from tasks.io import atomic_dir, refuse_overlap, write_json, write_parquet
 from tasks.trigger_word import collect as C
 from tasks.trigger_word import cross_engine as X
 from tasks.trigger_word import engines as E
+from tasks.trigger_word import pico_engine as P
 from tasks.trigger_word import real_audio as R
 from tasks.trigger_word.config import CollectParams, Layout, TriggerWordParams
 
@@ -31,6 +32,8 @@ kokoro_shard = task(X.render_kokoro, name="kokoro-shard", cache_policy=NO_CACHE)
 speech_task = task(X.ingest_real_speech, name="real-speech", cache_policy=NO_CACHE)
 kokoro_train_shard = task(E.render_kokoro_train, name="kokoro-train-shard", cache_policy=NO_CACHE)
 espeak_check_shard = task(E.render_espeak_check, name="espeak-check-shard", cache_policy=NO_CACHE)
+pico_train_shard = task(P.render_pico_train, name="pico-train-shard", cache_policy=NO_CACHE)
+pico_check_shard = task(P.render_pico_check, name="pico-check-shard", cache_policy=NO_CACHE)
 
 USER_SHARD = 32  # files per user-folder task
 
@@ -82,6 +85,8 @@ def collect_into(out: Path, base: BaseParams, params: CollectParams) -> dict:
     futures = [tts_shard.with_options(**retries).submit(items, out, sr, params.checks) for items in tts_plan]
     futures += [kokoro_train_shard.with_options(**retries).submit(items, out, sr, params.checks)
                 for items in (E.kokoro_train_plan(params, base.seed) if "kokoro" in engines else [])]
+    futures += [pico_train_shard.with_options(**retries).submit(items, out, sr, params.checks)
+                for items in (P.pico_train_plan(params, base.seed) if "pico" in engines else [])]
     futures += [real_speech_shard.with_options(**retries).submit(speech[i:i + USER_SHARD * 2], out, sr,
                                                                  params.checks, ra.speech_max_s)
                 for i in range(0, len(speech), USER_SHARD * 2)]
@@ -97,6 +102,9 @@ def collect_into(out: Path, base: BaseParams, params: CollectParams) -> dict:
     if cross.enabled and cross.engine == "espeak":  # the reverse check: espeak-ng voices never in training
         cross_futures += [espeak_check_shard.with_options(**retries).submit(items, out, sr, params.checks)
                           for items in E.espeak_check_plan(params, base.seed)]
+    elif cross.enabled and cross.engine == "pico":  # SVOX Pico held out: its two voices, never in training
+        cross_futures += [pico_check_shard.with_options(**retries).submit(items, out, sr, params.checks)
+                          for items in P.pico_check_plan(params)]
     elif cross.enabled:
         plan = X.kokoro_plan(cross, params.positive_word, params.negative_words)
         cross_futures += [kokoro_shard.with_options(**retries).submit(plan[i:i + cross.shard_size], out, sr,

@@ -27,6 +27,7 @@ SAMPLE_RATE = 16_000
 VOICES = ("en-US", "en-GB")
 PITCH_RANGE = (50, 200)  # percent of the voice's own; the engine clamps outside it
 RATE_RANGE = (20, 500)  # percent of the voice's own speed
+VOLUME_RANGE = (0, 500)  # percent of the engine's own level
 # Lingware of ttspico 0.3.2: text analysis (``_ta``) and signal generation (``_sg``) per voice.
 LINGWARE_SHA256 = {
     "en-US_ta.bin": "3a2a4d23de2a44dbbff50f69dcb9486be53b6d0a871d77cdc35f45c3e25e82aa",
@@ -68,14 +69,17 @@ def _checked(folder: Path) -> Path:
 
 
 def say(text: str, voice: str = "en-US", pitch: int = 100, rate: int = 100,
-        folder: Path | None = None) -> np.ndarray:
-    """``text`` said by ``voice`` at ``pitch`` and ``rate`` (percent), float32 mono at 16 kHz.
+        folder: Path | None = None, volume: int = 100) -> np.ndarray:
+    """``text`` said by ``voice`` at ``pitch``, ``rate`` and ``volume`` (percent), float32 mono at 16 kHz.
 
-    ``folder`` overrides where the lingware is read from (default: ``ttspico``'s own).
+    ``folder`` overrides where the lingware is read from (default: ``ttspico``'s own). At the
+    engine's own volume (100) about half the words reach full scale and clip; 50 clips none
+    (measured on 48 takes of 4 words, both voices, pitches 60-170, rates 80-125).
     """
     if voice not in VOICES:
         raise PicoError(f"unknown SVOX Pico voice {voice!r}; known: {', '.join(VOICES)}")
-    for key, value, (lo, hi) in (("pitch", pitch, PITCH_RANGE), ("rate", rate, RATE_RANGE)):
+    for key, value, (lo, hi) in (("pitch", pitch, PITCH_RANGE), ("rate", rate, RATE_RANGE),
+                                 ("volume", volume, VOLUME_RANGE)):
         if not lo <= value <= hi:
             raise PicoError(f"SVOX Pico {key} {value} is outside {lo}-{hi}")
     ttspico = _module()
@@ -87,10 +91,11 @@ def say(text: str, voice: str = "en-US", pitch: int = 100, rate: int = 100,
             raise PicoError(f"SVOX Pico could not load voice {voice} from {lang}: {e}") from None
         engine.pitch = int(pitch)
         engine.rate = int(rate)
+        engine.volume = int(volume)
         pcm = engine.speak(text) or b""
     audio = np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768.0
     if not audio.size or not np.any(audio):
-        raise PicoError(f"SVOX Pico said nothing for {text!r} ({voice}, pitch {pitch}, rate {rate})")
+        raise PicoError(f"SVOX Pico said nothing for {text!r} ({voice}, pitch {pitch}, rate {rate}, volume {volume})")
     return audio
 
 

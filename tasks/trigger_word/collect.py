@@ -40,6 +40,11 @@ WORD_READ_S = 60.0
 FOLDERS = {"positive": "positives", "negative": "negatives", "background": "backgrounds"}
 
 
+def slug(text: str) -> str:
+    """``text`` as a file-name part: lower case, runs of other characters as one ``-``."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
 @dataclass(frozen=True)
 class TTSItem:
     """One word to synthesise and where its row will say it came from."""
@@ -50,8 +55,7 @@ class TTSItem:
     @property
     def word_id(self) -> str:
         u = self.utterance
-        slug = re.sub(r"[^a-z0-9]+", "-", u.text.lower()).strip("-")
-        return f"tts-{u.voice.accent}-{u.voice.variant}-{slug}-r{u.rate}-p{u.pitch}".lower()
+        return f"tts-{u.voice.accent}-{u.voice.variant}-{slug(u.text)}-r{u.rate}-p{u.pitch}".lower()
 
 
 def word_limits(c: AudioChecks) -> AudioLimits:
@@ -111,6 +115,20 @@ def _normalise_word(x: np.ndarray, sr: int, target_sr: int, checks: AudioChecks)
     return (None, reason) if reason else (x, None)
 
 
+def checked_word(x: np.ndarray, sr: int, target_sr: int, checks: AudioChecks) -> tuple[np.ndarray | None, str | None]:
+    """A synthesised mono take checked (silence, clipping, length), resampled and trimmed; returns
+    (audio, None) or (None, the reason it cannot be used)."""
+    reason = problem_in_raw(x[:, None], word_limits(checks))
+    if reason is not None:
+        return None, reason
+    return _normalise_word(x, sr, target_sr, checks)
+
+
+def espeak_origin(u: Utterance) -> str:
+    """Where an espeak-ng take came from, as its row (or quarantine row) says."""
+    return f"tts:{u.voice.accent}+{u.voice.variant} rate={u.rate} pitch={u.pitch} text={u.text!r}"
+
+
 def read_word(collect_dir: Path | str, row: object, cache: dict | None = None) -> np.ndarray:
     """One collected word's (or background's) float32 samples, from its manifest row (a dict,
     a pandas row or a named tuple with a ``path``); the rate is the row's ``sample_rate``."""
@@ -131,17 +149,13 @@ def render_tts_shard(items: Sequence[TTSItem], out: Path, sample_rate: int,
     with ShardSet(out, shard_name("tts", [it.word_id for it in items]), sample_rate) as shards:
         for item, (x, sr) in zip(items, audio, strict=True):
             u = item.utterance
-            origin = f"tts:{u.voice.accent}+{u.voice.variant} rate={u.rate} pitch={u.pitch} text={u.text!r}"
-            reason = problem_in_raw(x[:, None], word_limits(checks))
-            y = None
-            if reason is None:
-                y, reason = _normalise_word(x, sr, sample_rate, checks)
+            y, reason = checked_word(x, sr, sample_rate, checks)
             if reason is not None:
-                bad.append({"file": origin, "kind": item.kind, "reason": reason})
+                bad.append({"file": espeak_origin(u), "kind": item.kind, "reason": reason})
                 continue
             ref = shards.add(FOLDERS[item.kind], y)
             rows.append(_word_row(item.kind, item.word_id, ref, y, sample_rate, text=u.text,
-                                  group=u.voice.group, source="tts", origin=origin, accent=u.voice.accent,
+                                  group=u.voice.group, source="tts", origin=espeak_origin(u), accent=u.voice.accent,
                                   variant=u.voice.variant, rate=u.rate, pitch=u.pitch))
     return rows, bad
 

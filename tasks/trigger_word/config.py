@@ -9,7 +9,13 @@ from pydantic import Field, field_validator, model_validator
 
 from tasks.audio.noise import KINDS as BACKGROUND_KINDS
 from tasks.config import SplitRuleParams, StrictModel
-from tasks.trigger_word.engines_config import EspeakCheckVoices, KokoroTrainVoices, check_engines
+from tasks.trigger_word.engines_config import (
+    EspeakCheckVoices,
+    KokoroTrainVoices,
+    PicoCheckVoices,
+    PicoTrainVoices,
+    check_engines,
+)
 from tasks.trigger_word.real_audio_config import IntelligibilityParams, RealAudioParams
 from tasks.trigger_word.word_encoder_config import WordEncoderParams
 
@@ -48,6 +54,7 @@ class TTSParams(StrictModel):
     # Engines that say the training words (tasks.trigger_word.engines); espeak's keys are the above.
     engines: tuple[str, ...] = Field(("espeak",), min_length=1)
     kokoro: KokoroTrainVoices = KokoroTrainVoices()
+    pico: PicoTrainVoices = PicoTrainVoices()
 
     @field_validator("rates")
     @classmethod
@@ -114,9 +121,10 @@ class CrossEngineMaterial(StrictModel):
     real_speech_max_s: float = Field(4.0, gt=0)
     shard_size: int = Field(12, ge=1)
     # The engine held out of training whose voices the check is made of: kokoro (the voices
-    # above) or espeak (espeak-ng voices drawn from collect.tts's grid).
-    engine: Literal["kokoro", "espeak"] = "kokoro"
+    # above), espeak (espeak-ng voices drawn from collect.tts's grid) or pico (SVOX Pico).
+    engine: Literal["kokoro", "espeak", "pico"] = "kokoro"
     espeak: EspeakCheckVoices = EspeakCheckVoices()
+    pico: PicoCheckVoices = PicoCheckVoices()
 
     @field_validator("dev_voices", "test_voices")
     @classmethod

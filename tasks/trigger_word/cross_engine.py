@@ -14,7 +14,6 @@ per hour with an exact Poisson interval.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -25,7 +24,7 @@ from tasks.audio.checks import problem_in_raw
 from tasks.audio.io import AudioReadError, read_audio, to_mono
 from tasks.audio.shards import ShardSet, shard_name
 from tasks.io import stable_unit
-from tasks.trigger_word.collect import _normalise_word, _word_row, word_limits
+from tasks.trigger_word.collect import _normalise_word, _word_row, slug, word_limits
 from tasks.trigger_word.config import (
     AudioChecks,
     CrossEngineCheck,
@@ -40,6 +39,7 @@ from tasks.trigger_word.detection import (
     poisson_rate_interval,
     wilson_interval,
 )
+from tasks.trigger_word.engines import kokoro_word
 from tasks.trigger_word.inference import Scorer, score_file
 from tasks.trigger_word.negatives import write_sessions
 from tasks.trigger_word.synth import Pools, Source, plan_clip, render_clip
@@ -62,32 +62,18 @@ def kokoro_plan(m: CrossEngineMaterial, positive_word: str, negative_words: Sequ
     return items
 
 
-def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
-
-
 def render_kokoro(items: Sequence[dict], out: Path, sample_rate: int, checks: AudioChecks
                   ) -> tuple[list[dict], list[dict]]:
     """Say a shard of Kokoro takes into a shard in ``out/cross_engine/``; returns (rows, quarantine rows)."""
-    from tasks.audio import kokoro
-    from tasks.audio.tts import ipa
-
     rows, bad = [], []
     with ShardSet(out, shard_name("kokoro", [repr(sorted(it.items())) for it in items]), sample_rate) as shards:
         for it in items:
             origin = f"kokoro:{it['voice']} speed={it['speed']} text={it['text']!r}"
-            x = kokoro.synthesize(ipa(it["text"]), it["voice"], it["speed"])
-            peak = float(np.abs(x).max()) if len(x) else 0.0
-            if peak > 0.99:  # the model can overshoot; a word's level is set again in synthesis
-                x = x * np.float32(0.99 / peak)
-            reason = problem_in_raw(x[:, None], word_limits(checks))
-            y = None
-            if reason is None:
-                y, reason = _normalise_word(x, kokoro.SAMPLE_RATE, sample_rate, checks)
+            y, reason = kokoro_word(it["text"], it["voice"], it["speed"], sample_rate, checks)
             if reason is not None:
                 bad.append({"file": origin, "kind": it["kind"], "reason": reason})
                 continue
-            wid = f"kokoro-{it['voice']}-{_slug(it['text'])}-s{round(it['speed'] * 100):03d}".replace("_", "-")
+            wid = f"kokoro-{it['voice']}-{slug(it['text'])}-s{round(it['speed'] * 100):03d}".replace("_", "-")
             rows.append(_word_row(it["kind"], wid, shards.add(FOLDER, y), y, sample_rate, text=it["text"],
                                   group=f"kokoro:{it['voice']}", source="kokoro", origin=origin,
                                   check_split=it["split"]))
@@ -131,7 +117,7 @@ def ingest_real_speech(files: Sequence[Path], split: str, out: Path, sample_rate
                 y = y[:int(max_s * sample_rate)].copy()
                 fade = int(0.01 * sample_rate)
                 y[-fade:] *= np.linspace(1.0, 0.0, fade, dtype=np.float32)
-            wid = f"speech-{split}-{_slug(path.parent.name)}-{_slug(path.stem)}"
+            wid = f"speech-{split}-{slug(path.parent.name)}-{slug(path.stem)}"
             rows.append(_word_row("negative", wid, shards.add(FOLDER, y), y, sample_rate, text=None,
                                   group=f"speech:{path.parent.name}", source="real-speech", origin=str(path),
                                   check_split=split))
@@ -216,7 +202,7 @@ def run_check(out: Path, collect_dir: Path, backgrounds: dict[str, Sequence[Sour
         metrics.update(operating_point(curve, threshold, sum(map(len, ends)), hours, f"cross_engine_{split}"))
         metrics[f"cross_engine_{split}_positive_takes"] = len(pools.positives)
         metrics[f"cross_engine_{split}_real_speech_negatives"] = sum("/speech-" in s.path for s in pools.negatives)
-        for engine in ("kokoro", "espeak"):  # the engine held out (espeak: tasks.trigger_word.engines)
+        for engine in ("kokoro", "espeak", "pico"):  # the engine held out (tasks.trigger_word.engines, .pico_engine)
             n = sum(f"/{engine}-" in s.path for s in pools.negatives)
             if n or engine == "kokoro":
                 metrics[f"cross_engine_{split}_{engine}_negatives"] = n

@@ -14,30 +14,25 @@ to 1); each blend is its own speaker group, so the split keeps a blend in one sp
 from __future__ import annotations
 
 import itertools
-import re
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
-from tasks.audio.checks import problem_in_raw
 from tasks.audio.shards import ShardSet, shard_name
 from tasks.audio.tts import Utterance, speak_batch
 from tasks.trigger_word.collect import (
     FOLDERS,
-    _normalise_word,
     _word_row,
+    checked_word,
     choose_voices,
-    word_limits,
+    espeak_origin,
+    slug,
 )
 from tasks.trigger_word.config import AudioChecks, CollectParams
 from tasks.trigger_word.engines_config import KokoroTrainVoices
 
-CHECK_FOLDER = "cross_engine"  # tasks.trigger_word.cross_engine.FOLDER (that module imports collect too)
-
-
-def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+CHECK_FOLDER = "cross_engine"  # tasks.trigger_word.cross_engine.FOLDER (that module imports this one)
 
 
 def kokoro_blends(k: KokoroTrainVoices, seed: int) -> list[tuple[str, dict[str, float]]]:
@@ -75,12 +70,26 @@ def _describe(weights: dict[str, float]) -> str:
     return " + ".join(f"{w:g} {v}" for v, w in weights.items())
 
 
+def kokoro_word(text: str, voice: str | np.ndarray, speed: float, sample_rate: int, checks: AudioChecks
+                ) -> tuple[np.ndarray | None, str | None]:
+    """``text`` said by a Kokoro voice (a name or a style table) at ``speed``, checked and normalised
+    like every take (:func:`tasks.trigger_word.collect.checked_word`); returns (audio, None) or
+    (None, reason). Used for the training blends and the cross-engine check alike."""
+    from tasks.audio import kokoro
+    from tasks.audio.tts import ipa
+
+    x = kokoro.synthesize(ipa(text), voice, speed)
+    peak = float(np.abs(x).max()) if len(x) else 0.0
+    if peak > 0.99:  # the model can overshoot; a word's level is set again in synthesis
+        x = x * np.float32(0.99 / peak)
+    return checked_word(x, kokoro.SAMPLE_RATE, sample_rate, checks)
+
+
 def render_kokoro_train(items: Sequence[dict], out: Path, sample_rate: int, checks: AudioChecks
                         ) -> tuple[list[dict], list[dict]]:
     """Say a shard of Kokoro blend takes into ``out/positives`` and ``out/negatives``; returns
     (rows, quarantine rows). A take depends only on (phonemes, blend weights, speed)."""
     from tasks.audio import kokoro
-    from tasks.audio.tts import ipa
 
     rows, bad = [], []
     tables: dict[str, np.ndarray] = {}
@@ -90,18 +99,11 @@ def render_kokoro_train(items: Sequence[dict], out: Path, sample_rate: int, chec
             origin = f"kokoro:{it['voice']} ({_describe(it['weights'])}) speed={it['speed']} text={it['text']!r}"
             if it["voice"] not in tables:
                 tables[it["voice"]] = kokoro.blend(it["weights"])
-            x = kokoro.synthesize(ipa(it["text"]), tables[it["voice"]], it["speed"])
-            peak = float(np.abs(x).max()) if len(x) else 0.0
-            if peak > 0.99:  # the model can overshoot; a word's level is set again in synthesis
-                x = x * np.float32(0.99 / peak)
-            reason = problem_in_raw(x[:, None], word_limits(checks))
-            y = None
-            if reason is None:
-                y, reason = _normalise_word(x, kokoro.SAMPLE_RATE, sample_rate, checks)
+            y, reason = kokoro_word(it["text"], tables[it["voice"]], it["speed"], sample_rate, checks)
             if reason is not None:
                 bad.append({"file": origin, "kind": it["kind"], "reason": reason})
                 continue
-            wid = f"kokoro-{it['voice']}-{_slug(it['text'])}-s{round(it['speed'] * 100):03d}"
+            wid = f"kokoro-{it['voice']}-{slug(it['text'])}-s{round(it['speed'] * 100):03d}"
             rows.append(_word_row(it["kind"], wid, shards.add(FOLDERS[it["kind"]], y), y, sample_rate,
                                   text=it["text"], group=f"kokoro:{it['voice']}", source="kokoro", origin=origin,
                                   speed=float(it["speed"])))
@@ -134,7 +136,7 @@ def espeak_check_plan(params: CollectParams, seed: int, shard_voices: int = 5) -
 
 
 def _espeak_id(u: Utterance) -> str:
-    return f"espeak-{u.voice.accent}-{u.voice.variant}-{_slug(u.text)}-r{u.rate}-p{u.pitch}".lower()
+    return f"espeak-{u.voice.accent}-{u.voice.variant}-{slug(u.text)}-r{u.rate}-p{u.pitch}".lower()
 
 
 def render_espeak_check(items: Sequence[dict], out: Path, sample_rate: int, checks: AudioChecks
@@ -145,15 +147,11 @@ def render_espeak_check(items: Sequence[dict], out: Path, sample_rate: int, chec
     with ShardSet(out, shard_name("espeak", [_espeak_id(it["utterance"]) for it in items]), sample_rate) as shards:
         for it, (x, sr) in zip(items, audio, strict=True):
             u: Utterance = it["utterance"]
-            origin = f"tts:{u.voice.accent}+{u.voice.variant} rate={u.rate} pitch={u.pitch} text={u.text!r}"
-            reason = problem_in_raw(x[:, None], word_limits(checks))
-            y = None
-            if reason is None:
-                y, reason = _normalise_word(x, sr, sample_rate, checks)
+            y, reason = checked_word(x, sr, sample_rate, checks)
             if reason is not None:
-                bad.append({"file": origin, "kind": it["kind"], "reason": reason})
+                bad.append({"file": espeak_origin(u), "kind": it["kind"], "reason": reason})
                 continue
             rows.append(_word_row(it["kind"], _espeak_id(u), shards.add(CHECK_FOLDER, y), y, sample_rate,
                                   text=u.text, group=u.voice.group,
-                                  source="espeak", origin=origin, check_split=it["split"]))
+                                  source="espeak", origin=espeak_origin(u), check_split=it["split"]))
     return rows, bad

@@ -14,7 +14,8 @@ def _cross_section(m: dict) -> str:
     if "cross_engine_test_false_reject_rate" not in m:
         return "No cross-engine check ran (no material: `trigger_word.collect.cross_engine.enabled`).\n"
     p = "cross_engine_test"
-    engine = "espeak-ng" if m.get(p + "_espeak_negatives") else "Kokoro"
+    engine = ("espeak-ng" if m.get(p + "_espeak_negatives") else "SVOX Pico" if m.get(p + "_pico_negatives")
+              else "Kokoro")
     return f"""## Cross-engine check (test: {engine} voices and real speech never used in training)
 At the same dev-chosen threshold, words 0-15 dB above held-out backgrounds; 95% intervals
 (Wilson for the rate, exact Poisson for false accepts per hour).
@@ -43,7 +44,7 @@ def model_card(config: dict, positives: pd.DataFrame, assignments: pd.DataFrame)
     frontend = f.get("frontend")
     if frontend:  # the frozen pretrained frontend the head was trained on
         f = {**f, "kind": f"speech_embedding (frozen: npm {frontend['package']}@{frontend['version']})"}
-    names = {"espeak": "espeak-ng", "kokoro": "Kokoro-82M blends"}
+    names = {"espeak": "espeak-ng", "kokoro": "Kokoro-82M blends", "pico": "SVOX Pico variants (train only)"}
     tts = config.get("params", {}).get("trigger_word", {}).get("collect", {}).get("tts", {})
     engines = ", ".join(names.get(e, e) for e in tts.get("engines", ["espeak"]))
     word = positives.text.dropna().iloc[0] if positives.text.notna().any() else "(user recordings)"

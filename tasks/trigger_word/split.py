@@ -18,12 +18,20 @@ def split_assignments(positives: pd.DataFrame, negatives: pd.DataFrame, backgrou
 
     Words are split by speaker group (a TTS voice, a user's speaker folder) so no voice is
     heard in two splits; backgrounds by recording. The fractions follow the lecture's rule
-    on the number of words unless params fix them.
+    on the number of words unless params fix them. Rows marked ``train_only`` (SVOX Pico's
+    made speakers, :mod:`tasks.trigger_word.pico_engine`) go to train and are left out of the
+    rule and the draw, so every other group lands where it would without them.
     """
     words = pd.concat([positives, negatives], ignore_index=True)
-    fractions = split_fractions(len(words), params.dev_fraction, params.test_fraction,
+    train_only = words.train_only.eq(True) if "train_only" in words else pd.Series(False, index=words.index)
+    held = words[~train_only]
+    both = sorted(set(held.group) & set(words.group[train_only]))
+    if both:
+        raise ValueError(f"speaker groups {both[:3]} hold train-only and other words")
+    fractions = split_fractions(len(held), params.dev_fraction, params.test_fraction,
                                 params.rule_fraction, params.rule_cap)
-    word_split = assign_groups(words.group.tolist(), fractions, seed, salt="trigger_word.words")
+    word_split = assign_groups(held.group.tolist(), fractions, seed, salt="trigger_word.words")
+    word_split |= dict.fromkeys(words.group[train_only], "train")
     bg_split = assign_groups(backgrounds.group.tolist(), fractions, seed, salt="trigger_word.backgrounds")
     rows = pd.concat([
         pd.DataFrame({"kind": words.kind, "id": words.word_id, "path": words.path, "group": words.group,

@@ -61,3 +61,23 @@ def test_evaluate_reports_the_check_of_the_engine_held_out(tmp_path):
         lo, hi = m[f"cross_engine_{split}_false_reject_rate_ci95"]
         assert lo <= m[f"cross_engine_{split}_false_reject_rate"] <= hi
     assert "espeak-ng voices and real speech never used in training" in (root / "model" / "model_card.md").read_text()
+
+
+def test_pico_says_training_words_only(tmp_path):
+    """espeak-ng + SVOX Pico train (params.yaml shrunk): Pico's variants land in train, the rows say so."""
+    params = shrink(yaml.safe_load((ROOT / "params.yaml").read_text()), tmp_path / "data")
+    tts = params["trigger_word"]["collect"]["tts"]
+    tts["engines"] = ["espeak", "pico"]
+    tts["pico"].update(variants=3, rates=[100], pitch_steps=[1.0], negatives_per_variant=1)
+    params["trigger_word"]["split"].update(dev_fraction=0.25, test_fraction=0.25)
+    file = write_params(tmp_path / "params.yaml", params)
+    assert main(["collect", "--params", str(file)]) == 0 and main(["split", "--params", str(file)]) == 0
+    root = tmp_path / "data" / "trigger_word"
+    words = pd.concat([pd.read_parquet(root / "collect" / f"{k}.parquet") for k in ("positives", "negatives")])
+    p = words[words.source == "pico"]
+    assert len(p) == 6 and p.group.nunique() == 3 and (p.kind == "positive").sum() == 3
+    assert set(p.licence) == {"Apache-2.0"} and set(p.voice) == {"en-US", "en-GB"} and p.train_only.all()
+    assigned = pd.read_parquet(root / "split" / "assignments.parquet")
+    assert set(assigned[assigned.group.str.startswith("pico:")].split) == {"train"}
+    espeak = assigned[assigned.group.str.startswith("tts:")]
+    assert {"train", "dev", "test"} == set(espeak.split)
