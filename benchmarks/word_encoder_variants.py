@@ -9,7 +9,9 @@ The stage's own functions prepare, once, and cache in DIR: the espeak-ng trainin
 SVOX Pico takes of the vocabulary and lexicon words (as many variants per word as the largest
 VARIANT asks), each part as strips through the frozen frontend, and the dev check's takes. A
 variant trains on a subset of those windows (the first N takes of each word from each part),
-then enrols and measures on dev as the stage does. Test is never touched here.
+then enrols and measures on dev as the stage does (``train_seed_offset=N`` redraws the training
+alone). Test is touched only by ``--test VARIANT``: that variant's saved encoder on test at the
+lambda its dev run chose, once, for what ships.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from models.word_encoder import WordEncoder, WordEncoderConfig
 from tasks.audio import speech_embedding as se
 from tasks.config import load_params
 from tasks.trigger_word.config import Layout, TriggerWordParams
@@ -131,15 +134,43 @@ def subset(espeak: dict, pico: dict, v: dict) -> WindowSet:
     return WindowSet(np.concatenate(steps), np.concatenate(ends), np.asarray(labs, np.int64))
 
 
-def run_variant(spec: str, base_p: WordEncoderParams, espeak: dict, pico: dict, dev: dict, bgs: dict,
-                seed: int) -> dict:
+def _slug(spec: str) -> str:
+    return spec.replace("=", "").replace(",", "-") or "baseline"
+
+
+def _variant(spec: str, base_p: WordEncoderParams) -> tuple[dict, WordEncoderParams]:
     v = {k: float(x) if "." in x else int(x) for k, x in (kv.split("=") for kv in spec.split(",") if kv)}
-    p = base_p.model_copy(update={k: x for k, x in v.items() if k in WordEncoderParams.model_fields})
+    return v, base_p.model_copy(update={k: x for k, x in v.items() if k in WordEncoderParams.model_fields})
+
+
+def test_once(spec: str, base_p: WordEncoderParams, layout: Layout, grid: list[tuple[int, int]], seed: int,
+              cache: Path) -> dict:
+    """The saved encoder of ``spec`` on test at the lambda its dev run chose: the one look at test."""
+    _, p = _variant(spec, base_p)
+    results = [json.loads(line) for line in (cache / "results.jsonl").read_text().splitlines()]
+    lam = [r for r in results if r["variant"] == spec][-1]["lambda"]
+    saved = torch.load(cache / f"model-{_slug(spec)}.pt", weights_only=False)
+    model = WordEncoder(WordEncoderConfig(se.DIM, p.window_steps, p.hidden, p.dim, p.dropout))
+    model.load_state_dict(saved["state"])
+    embedder = WindowEmbedder(model.eval(), p.threads)
+    words = collected_words(layout.collect, layout.split)
+    bgs = split_backgrounds(layout.collect, layout.split, "test")
+    pos, neg = eval_takes(words, "test", p, grid, seed)
+    enrols = enrolments(pos, embedder, saved["bank"], bgs, p, seed)
+    segs, hours = negative_segments(neg, embedder, bgs, p, seed)
+    return {"variant": spec, "lambda": lam} | report(enrols, segs, hours, embedder, lam, p, "test")
+
+
+def run_variant(spec: str, base_p: WordEncoderParams, espeak: dict, pico: dict, dev: dict, bgs: dict,
+                seed: int, cache: Path) -> dict:
+    v, p = _variant(spec, base_p)
     train = subset(espeak, pico, v)
+    tseed = seed + int(v.get("train_seed_offset", 0))  # another draw of the training alone (same windows, check)
     t0 = time.perf_counter()
-    model, history = train_encoder(with_cut_windows(train, p.cut_fraction, p.cut_steps, seed), dev["set"], p, seed)
+    model, history = train_encoder(with_cut_windows(train, p.cut_fraction, p.cut_steps, tseed), dev["set"], p, tseed)
     log.info("%s: %d windows trained in %.0f s", spec, len(train.labels), time.perf_counter() - t0)
     bank = make_bank(model, train, p, seed)
+    torch.save({"state": model.state_dict(), "bank": bank}, cache / f"model-{_slug(spec)}.pt")
     embedder = WindowEmbedder(model, p.threads)
     enrols = enrolments(dev["pos"], embedder, bank, bgs["dev"], p, seed)
     segs, hours = negative_segments(dev["neg"], embedder, bgs["dev"], p, seed)
@@ -160,15 +191,22 @@ def main() -> None:
     ap.add_argument("--params", default="params.yaml")
     ap.add_argument("--cache", type=Path, required=True)
     ap.add_argument("--max-pico", type=int, default=4)
+    ap.add_argument("--test", action="store_true", help="the one look at test, for the one variant given")
     ap.add_argument("variants", nargs="+")
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     base, params = load_params(args.params, "trigger_word", TriggerWordParams)
     grid = [(r, q) for r in params.collect.tts.rates for q in params.collect.tts.pitches]
     p = params.word_encoder
+    if args.test:
+        (spec,) = args.variants
+        result = test_once(spec, p, Layout(base.data_dir), grid, base.seed, args.cache)
+        (args.cache / f"test-{_slug(spec)}.json").write_text(json.dumps(result, indent=1))
+        log.info("%s", json.dumps({k: result[k] for k in result if not k.endswith("ci95")}))
+        return
     espeak, pico, dev, bgs = prepare(Layout(base.data_dir), p, grid, base.seed, args.max_pico, args.cache)
     for spec in args.variants:
-        result = run_variant(spec, p, espeak, pico, dev, bgs, base.seed)
+        result = run_variant(spec, p, espeak, pico, dev, bgs, base.seed, args.cache)
         with open(args.cache / "results.jsonl", "a") as f:
             f.write(json.dumps(result) + "\n")
         log.info("%s", json.dumps({k: result[k] for k in result if not k.endswith("ci95")}))

@@ -38,9 +38,9 @@ class WordEncoderParams(StrictModel):
     vocabulary: int = Field(120, ge=0, le=len(VOCABULARY))
     vocabulary_voices: int = Field(8, ge=1)
     lexicon_words: int = Field(2000, ge=0)
-    lexicon_voices: int = Field(3, ge=1)
-    pico_lexicon_voices: int = Field(0, ge=0)
-    pico_vocabulary_voices: int = Field(0, ge=0)
+    lexicon_voices: int = Field(2, ge=1)
+    pico_lexicon_voices: int = Field(2, ge=0)
+    pico_vocabulary_voices: int = Field(2, ge=0)
     pico_pitch: tuple[int, int] = (60, 160)
     pico_rate: tuple[int, int] = (70, 150)
     kokoro_speeds: tuple[float, ...] = (0.8, 0.9, 1.0, 1.1, 1.2)
@@ -72,7 +72,7 @@ class WordEncoderParams(StrictModel):
     match_window_s: float = Field(1.0, gt=0)
     match_early_s: float = Field(0.3, ge=0)
     evaluate_test: bool = True
-    threads: int = Field(2, ge=1)
+    threads: int = Field(1, ge=1)
 
     @model_validator(mode="after")
     def _words_apart(self) -> WordEncoderParams:
