@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import pickle
 import time
 from pathlib import Path
 
@@ -31,7 +30,7 @@ from tasks.audio import speech_embedding as se
 from tasks.config import load_params
 from tasks.trigger_word.config import Layout, TriggerWordParams
 from tasks.trigger_word.lexicon import lexicon_words
-from tasks.trigger_word.word_data import collected_words, pico_takes
+from tasks.trigger_word.word_data import Take, collected_words, pico_takes
 from tasks.trigger_word.word_encoder import (
     WindowEmbedder,
     WindowSet,
@@ -61,11 +60,32 @@ def _ranks(texts: list[str]) -> np.ndarray:
     return np.asarray(out)
 
 
+def _save(path: Path, doc: dict) -> None:
+    """Arrays and string lists in one .npz (no pickles: strings as fixed-width arrays)."""
+    np.savez(path, **{k: np.asarray(v) for k, v in doc.items()})
+
+
+def _load(path: Path) -> dict:
+    with np.load(path, allow_pickle=False) as z:
+        return {k: (list(map(str, z[k])) if z[k].dtype.kind == "U" else z[k]) for k in z.files}
+
+
+def _takes_doc(takes: list, prefix: str) -> dict:
+    return {f"{prefix}_wave": np.concatenate([t.wave for t in takes]), f"{prefix}_len": [len(t.wave) for t in takes],
+            f"{prefix}_text": [t.text for t in takes], f"{prefix}_group": [t.group for t in takes]}
+
+
+def _takes(doc: dict, prefix: str) -> list:
+    cuts = np.cumsum(doc[f"{prefix}_len"])[:-1]
+    return [Take(t, g, w) for t, g, w in zip(doc[f"{prefix}_text"], doc[f"{prefix}_group"],
+                                              np.split(doc[f"{prefix}_wave"], cuts), strict=True)]
+
+
 def _prepare_part(name: str, takes: list, tags: list[str], frontend, bgs, p: WordEncoderParams, seed: int,
                   cache: Path) -> dict:
-    path = cache / f"{name}.pkl"
+    path = cache / f"{name}.npz"
     if path.is_file():
-        return pickle.loads(path.read_bytes())
+        return _load(path)
     t0 = time.perf_counter()
     ws = window_set(frontend, takes, bgs, {}, p.train_word_to_background_db, p, seed)
     order = np.random.default_rng([seed, 23, len(takes)]).permutation(len(takes))  # as window_set draws it
@@ -73,7 +93,7 @@ def _prepare_part(name: str, takes: list, tags: list[str], frontend, bgs, p: Wor
     part_tags = [tags[i] for i in order]
     ranks = _ranks([f"{g}|{t.text}" for g, t in zip(tags, takes, strict=True)])[order]  # rank within its word
     doc = {"steps": ws.steps, "ends": ws.ends, "texts": texts, "tags": part_tags, "ranks": ranks}
-    path.write_bytes(pickle.dumps(doc))
+    _save(path, doc)
     log.info("%s: %d takes through the frontend in %.0f s", name, len(takes), time.perf_counter() - t0)
     return doc
 
@@ -87,7 +107,7 @@ def prepare(layout: Layout, p: WordEncoderParams, grid: list[tuple[int, int]], s
     bgs = {s: split_backgrounds(layout.collect, layout.split, s) for s in ("train", "dev")}
     held = {w.lower() for w in (*p.held_out_words, *p.dev_words, *p.test_words)}
     espeak, pico = None, None
-    if not (cache / "espeak.pkl").is_file():
+    if not (cache / "espeak.npz").is_file():
         ep = p.model_copy(update={"pico_lexicon_voices": 0, "pico_vocabulary_voices": 0})
         t0 = time.perf_counter()
         takes = train_takes(words, ep, grid, seed)
@@ -96,8 +116,8 @@ def prepare(layout: Layout, p: WordEncoderParams, grid: list[tuple[int, int]], s
         n_col = len(takes) - n_lex - p.vocabulary * p.vocabulary_voices  # train_takes' order: collected first
         tags = ["collected"] * n_col + ["vocabulary"] * (len(takes) - n_col - n_lex) + ["lexicon"] * n_lex
         espeak = _prepare_part("espeak", takes, tags, frontend, bgs["train"], p, seed, cache)
-    espeak = espeak or pickle.loads((cache / "espeak.pkl").read_bytes())
-    if not (cache / "pico.pkl").is_file():
+    espeak = espeak or _load(cache / "espeak.npz")
+    if not (cache / "pico.npz").is_file():
         pp = p.model_copy(update={"pico_lexicon_voices": max_pico, "pico_vocabulary_voices": max_pico})
         plan = pico_plan(pp, held, seed)
         vocab = set(VOCABULARY[:p.vocabulary])
@@ -106,16 +126,19 @@ def prepare(layout: Layout, p: WordEncoderParams, grid: list[tuple[int, int]], s
         ptakes = pico_takes(plan)
         log.info("pico: %d takes synthesised in %.0f s", len(ptakes), time.perf_counter() - t0)
         pico = _prepare_part("pico", ptakes, tags, frontend, bgs["train"], p, seed + 5, cache)
-    pico = pico or pickle.loads((cache / "pico.pkl").read_bytes())
-    dev_path = cache / "dev.pkl"
+    pico = pico or _load(cache / "pico.npz")
+    dev_path = cache / "dev.npz"
     if dev_path.is_file():
-        dev = pickle.loads(dev_path.read_bytes())
+        d = _load(dev_path)
+        dev = {"pos": _takes(d, "pos"), "neg": _takes(d, "neg"),
+               "set": WindowSet(d["set_steps"], d["set_ends"], d["set_labels"])}
     else:
         pos, neg = eval_takes(words, "dev", p, grid, seed)
         ds = window_set(frontend, [t for t in pos + neg if t.text], bgs["dev"], {}, p.word_to_background_db, p,
                         seed + 1)
         dev = {"pos": pos, "neg": neg, "set": ds}
-        dev_path.write_bytes(pickle.dumps(dev))
+        _save(dev_path, _takes_doc(pos, "pos") | _takes_doc(neg, "neg")
+              | {"set_steps": ds.steps, "set_ends": ds.ends, "set_labels": ds.labels})
     return espeak, pico, dev, bgs
 
 
@@ -149,14 +172,14 @@ def test_once(spec: str, base_p: WordEncoderParams, layout: Layout, grid: list[t
     _, p = _variant(spec, base_p)
     results = [json.loads(line) for line in (cache / "results.jsonl").read_text().splitlines()]
     lam = [r for r in results if r["variant"] == spec][-1]["lambda"]
-    saved = torch.load(cache / f"model-{_slug(spec)}.pt", weights_only=False)
     model = WordEncoder(WordEncoderConfig(se.DIM, p.window_steps, p.hidden, p.dim, p.dropout))
-    model.load_state_dict(saved["state"])
+    model.load_state_dict(torch.load(cache / f"model-{_slug(spec)}.pt", weights_only=True))
+    bank = np.load(cache / f"bank-{_slug(spec)}.npy", allow_pickle=False)
     embedder = WindowEmbedder(model.eval(), p.threads)
     words = collected_words(layout.collect, layout.split)
     bgs = split_backgrounds(layout.collect, layout.split, "test")
     pos, neg = eval_takes(words, "test", p, grid, seed)
-    enrols = enrolments(pos, embedder, saved["bank"], bgs, p, seed)
+    enrols = enrolments(pos, embedder, bank, bgs, p, seed)
     segs, hours = negative_segments(neg, embedder, bgs, p, seed)
     return {"variant": spec, "lambda": lam} | report(enrols, segs, hours, embedder, lam, p, "test")
 
@@ -170,7 +193,8 @@ def run_variant(spec: str, base_p: WordEncoderParams, espeak: dict, pico: dict, 
     model, history = train_encoder(with_cut_windows(train, p.cut_fraction, p.cut_steps, tseed), dev["set"], p, tseed)
     log.info("%s: %d windows trained in %.0f s", spec, len(train.labels), time.perf_counter() - t0)
     bank = make_bank(model, train, p, seed)
-    torch.save({"state": model.state_dict(), "bank": bank}, cache / f"model-{_slug(spec)}.pt")
+    torch.save(model.state_dict(), cache / f"model-{_slug(spec)}.pt")
+    np.save(cache / f"bank-{_slug(spec)}.npy", bank)
     embedder = WindowEmbedder(model, p.threads)
     enrols = enrolments(dev["pos"], embedder, bank, bgs["dev"], p, seed)
     segs, hours = negative_segments(dev["neg"], embedder, bgs["dev"], p, seed)

@@ -495,8 +495,8 @@ def test_word_encoder_stage_trains_an_encoder_enrol_word_can_use(pipeline_run, t
     metrics = json.loads((root / "reports" / "word_encoder_metrics.json").read_text())
     assert {"lambda", "dev_missed_rate", "dev_false_accepts_per_hour_ci95", "test_missed_rate"} <= set(metrics)
     assert metrics["train_words"] == 3 + 4 + 3  # the collected negatives, the vocabulary, the lexicon words
-    # espeak-ng: the collected takes, 4 x 2 vocabulary, 3 x 2 lexicon; SVOX Pico: 4 x 1 and 3 x 2
-    assert metrics["train_takes_pico"] == 4 * 1 + 3 * 2 and metrics["train_takes"] > 4 * 2 + 3 * 2 + 10
+    # SVOX Pico: 4 vocabulary words x 1 variant and 3 lexicon words x 2, beside the espeak-ng takes
+    assert metrics["train_takes_pico"] == 4 * 1 + 3 * 2 < metrics["train_takes"]
     # each split's Kokoro voice (never trained on) says its word at 4 speeds: one detector, 3 takes
     # enrolled, the fourth to find (its collected "activate" is said once only: no detector)
     assert metrics["dev_kokoro_positives"] == 1 and metrics["test_kokoro_positives"] == 1
