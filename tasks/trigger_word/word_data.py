@@ -87,6 +87,28 @@ def espeak_takes(plan: Sequence[tuple[str, str, int, int]], trim_db: float = -40
     return takes
 
 
+def pico_takes(plan: Sequence[tuple[str, str, int, int]], trim_db: float = -40.0) -> list[Take]:
+    """``(word, Pico voice, pitch %, rate %)`` said by SVOX Pico, trimmed, at 16 kHz (in plan order);
+    the group is ``pico:VOICE``."""
+    from tasks.audio import pico
+
+    return [Take(w, f"pico:{v}", trim_silence(pico.say(w, v, p, r), RATE, threshold_db=trim_db))
+            for w, v, p, r in plan]
+
+
+def kokoro_takes(plan: Sequence[tuple[str, str, float]], trim_db: float = -40.0) -> list[Take]:
+    """``(word, Kokoro voice, speed)`` said by Kokoro-82M (fed espeak-ng's IPA), trimmed, at 16 kHz;
+    the group is ``kokoro:VOICE`` as in the collected cross-engine takes."""
+    from tasks.audio import kokoro
+    from tasks.audio.tts import ipa
+
+    out = []
+    for w, v, speed in plan:
+        x = resample(kokoro.synthesize(ipa(w), v, speed), kokoro.SAMPLE_RATE, RATE)
+        out.append(Take(w, f"kokoro:{v}", trim_silence(x, RATE, threshold_db=trim_db)))
+    return out
+
+
 def background_slice(backgrounds: Sequence[np.ndarray], n: int, rng: np.random.Generator, level_db: float
                      ) -> np.ndarray:
     """``n`` samples of a random background from a random offset (looped), at ``level_db`` RMS."""

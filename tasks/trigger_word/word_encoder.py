@@ -46,6 +46,20 @@ class WindowSet:
         return torch.from_numpy(windows(self.steps, self.ends[idx], window, offsets))  # (B, W, 96)
 
 
+def with_cut_windows(ws: WindowSet, fraction: float, steps: tuple[int, int], seed: int) -> WindowSet:
+    """``ws`` plus, for a ``fraction`` of its takes (drawn by seed), a window ending ``steps``
+    (drawn) before the word does, labelled as a class of its own per word: the start of a longer
+    word ("activa-" of "activation") must not pass for a whole word."""
+    n = int(round(fraction * len(ws.ends)))
+    if n == 0:
+        return ws
+    rng = np.random.default_rng([seed, 27])
+    idx = np.sort(rng.choice(len(ws.ends), n, replace=False))
+    cut = ws.ends[idx] - rng.integers(steps[0], steps[1] + 1, size=n)
+    shift = int(ws.labels.max()) + 1  # word w's cut windows: class w + shift
+    return WindowSet(ws.steps, np.concatenate([ws.ends, cut]), np.concatenate([ws.labels, ws.labels[idx] + shift]))
+
+
 def pk_batches(labels: np.ndarray, p: int, k: int, rng: np.random.Generator) -> Iterator[np.ndarray]:
     """One epoch of P x K batches: every label with 2+ takes, shuffled; K takes of each (drawn
     with replacement when a label has fewer)."""

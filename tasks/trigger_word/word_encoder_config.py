@@ -38,7 +38,14 @@ class WordEncoderParams(StrictModel):
     vocabulary: int = Field(120, ge=0, le=len(VOCABULARY))
     vocabulary_voices: int = Field(8, ge=1)
     lexicon_words: int = Field(2000, ge=0)
-    lexicon_voices: int = Field(3, ge=1)
+    lexicon_voices: int = Field(2, ge=1)
+    pico_lexicon_voices: int = Field(2, ge=0)
+    pico_vocabulary_voices: int = Field(2, ge=0)
+    pico_pitch: tuple[int, int] = (60, 160)
+    pico_rate: tuple[int, int] = (70, 150)
+    kokoro_speeds: tuple[float, ...] = (0.8, 0.9, 1.0, 1.1, 1.2)
+    cut_fraction: float = Field(0.0, ge=0, le=1)
+    cut_steps: tuple[int, int] = (3, 5)
     train_voices: int = Field(0, ge=0)
     train_takes: int = Field(1500, ge=0)
     eval_voices: int = Field(8, ge=1)
@@ -65,7 +72,7 @@ class WordEncoderParams(StrictModel):
     match_window_s: float = Field(1.0, gt=0)
     match_early_s: float = Field(0.3, ge=0)
     evaluate_test: bool = True
-    threads: int = Field(2, ge=1)
+    threads: int = Field(1, ge=1)
 
     @model_validator(mode="after")
     def _words_apart(self) -> WordEncoderParams:
@@ -76,4 +83,12 @@ class WordEncoderParams(StrictModel):
             lo, hi = getattr(self, name)
             if lo > hi:
                 raise ValueError(f"{name}: first value must not exceed the second")
+        for name, (lo, hi) in (("pico_pitch", (50, 200)), ("pico_rate", (20, 500))):
+            a, b = getattr(self, name)
+            if not lo <= a <= b <= hi:
+                raise ValueError(f"{name}: [{a}, {b}] must be a range inside {lo}-{hi} (percent)")
+        if not 1 <= self.cut_steps[0] <= self.cut_steps[1]:
+            raise ValueError("cut_steps: [min, max] steps, 1 <= min <= max")
+        if any(not 0.5 <= s <= 2.0 for s in self.kokoro_speeds):
+            raise ValueError("kokoro_speeds: each speed must be within 0.5-2.0")
         return self

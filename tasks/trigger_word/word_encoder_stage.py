@@ -2,7 +2,9 @@
 
 Training material: the collected words of the train split's voices (the positive word and
 the other held-out words left out) plus ``vocabulary`` everyday words and ``lexicon_words``
-common words of a pronunciation lexicon (:mod:`tasks.trigger_word.lexicon`), said by train voices.
+common words of a pronunciation lexicon (:mod:`tasks.trigger_word.lexicon`), said by espeak-ng
+train voices and by SVOX Pico variants (:func:`pico_plan`): a second engine, so that what the
+encoder learns is the word rather than one synthesiser's voice.
 Dev and test material: the split's own voices (espeak-ng voices never trained on, Kokoro
 voices) saying words never trained on, and the split's own backgrounds and real speech.
 """
@@ -19,12 +21,15 @@ import torch
 
 from tasks.audio import speech_embedding as se
 from tasks.audio.io import read_audio, resample, to_mono
+from tasks.audio.pico import VOICES as PICO_VOICES
 from tasks.trigger_word.lexicon import lexicon_words
 from tasks.trigger_word.word_data import (
     RATE,
     Take,
     collected_words,
     espeak_takes,
+    kokoro_takes,
+    pico_takes,
     read_take,
     strip_steps,
     windows,
@@ -35,6 +40,7 @@ from tasks.trigger_word.word_encoder import (
     embed_windows,
     save_encoder,
     train_encoder,
+    with_cut_windows,
 )
 from tasks.trigger_word.word_encoder_config import VOCABULARY, WordEncoderParams
 from tasks.trigger_word.word_eval import curve, enrolments, negative_segments, pick_lambda, report
@@ -70,6 +76,9 @@ def eval_takes(words: pd.DataFrame, split: str, params: WordEncoderParams, tts_g
     pos_rows = mine[mine.text.isin(held) & (mine.group.isin(voices) | (mine.source == "kokoro"))]
     positives = [read_take(r.path, r.text, r.group, r.sample_rate) for r in pos_rows.itertuples()]
     positives += espeak_takes([(w.lower(), g, r, p) for g in voices for w in extra for r, p in tts_grid])
+    # The split's Kokoro voices (an engine never in training) say its words too, at every speed.
+    kokoro_voices = sorted(g.split(":", 1)[1] for g in mine[mine.source == "kokoro"].group.unique())
+    positives += kokoro_takes([(w.lower(), v, s) for v in kokoro_voices for w in extra for s in params.kokoro_speeds])
     all_eval = held | {w.lower() for w in (*params.dev_words, *params.test_words)}
     neg_rows = mine[~mine.text.isin(all_eval)]
     tts = neg_rows[neg_rows.source == "tts"]
@@ -97,7 +106,23 @@ def train_takes(words: pd.DataFrame, params: WordEncoderParams, tts_grid: list[t
         for w in lexicon_words(params.lexicon_words, held):
             plan += [(w, g, *tts_grid[int(lex_rng.integers(len(tts_grid)))])
                      for g in _pick(tts_voices, params.lexicon_voices, lex_rng)]
-    return takes + espeak_takes(plan)
+    return takes + espeak_takes(plan) + pico_takes(pico_plan(params, held, seed))
+
+
+def pico_plan(params: WordEncoderParams, held: set[str], seed: int) -> list[tuple[str, str, int, int]]:
+    """``(word, voice, pitch, rate)``: each vocabulary and lexicon word said by ``pico_*_voices``
+    SVOX Pico variants, the two voices in turn (the first drawn), pitch and rate drawn by seed."""
+    rng = np.random.default_rng([seed, 26])
+    words = [(w, params.pico_vocabulary_voices) for w in VOCABULARY[:params.vocabulary]]
+    if params.lexicon_words and params.pico_lexicon_voices:
+        words += [(w, params.pico_lexicon_voices) for w in lexicon_words(params.lexicon_words, held)]
+    plan = []
+    for w, n in words:
+        first = int(rng.integers(len(PICO_VOICES)))
+        plan += [(w, PICO_VOICES[(first + i) % len(PICO_VOICES)], int(rng.integers(params.pico_pitch[0],
+                  params.pico_pitch[1] + 1)), int(rng.integers(params.pico_rate[0], params.pico_rate[1] + 1)))
+                 for i in range(n)]
+    return plan
 
 
 def window_set(frontend: se.SpeechEmbedding, takes: list[Take], backgrounds: list[np.ndarray],
@@ -128,14 +153,18 @@ def run(out: Path, collect_dir: Path, split_dir: Path, params: WordEncoderParams
     frontend = se.SpeechEmbedding(threads=params.threads)
     bgs = {s: split_backgrounds(collect_dir, split_dir, s) for s in ("train", "dev", "test")}
     labels: dict[str, int] = {}
-    train = window_set(frontend, train_takes(words, params, tts_grid, seed), bgs["train"], labels,
+    takes = train_takes(words, params, tts_grid, seed)
+    n_pico = sum(t.group.startswith("pico:") for t in takes)
+    train = window_set(frontend, takes, bgs["train"], labels,
                        params.train_word_to_background_db, params, seed)
+    del takes  # the windows hold what training needs
     dev_pos, dev_neg = eval_takes(words, "dev", params, tts_grid, seed)
     dev_set = window_set(frontend, [t for t in dev_pos + dev_neg if t.text], bgs["dev"], dict(labels),
                          params.word_to_background_db, params, seed + 1)
     log.info("word encoder: %d train takes of %d words, %d dev takes (%.0f s)", len(train.labels), len(labels),
              len(dev_set.labels), time.perf_counter() - t0)
-    model, history = train_encoder(train, dev_set, params, seed)
+    model, history = train_encoder(with_cut_windows(train, params.cut_fraction, params.cut_steps, seed), dev_set,
+                                   params, seed)
     bank = make_bank(model, train, params, seed)
     embedder = WindowEmbedder(model, params.threads)
     dev_enrols = enrolments(dev_pos, embedder, bank, bgs["dev"], params, seed)
@@ -143,7 +172,8 @@ def run(out: Path, collect_dir: Path, split_dir: Path, params: WordEncoderParams
     dev_curve = curve(dev_enrols, dev_segs, dev_hours, embedder, params)
     lam = pick_lambda(dev_curve, params.target_fa_per_hour)
     log.info("word encoder: dev check done, lambda %.2f (%.0f s)", lam, time.perf_counter() - t0)
-    metrics = {"lambda": lam, "train_takes": len(train.labels), "train_words": len(labels),
+    metrics = {"lambda": lam, "train_takes": len(train.labels), "train_takes_pico": n_pico,
+               "train_words": len(labels),
                "best_epoch": int(np.argmin([h["dev_loss"] for h in history]) + 1)}
     metrics |= report(dev_enrols, dev_segs, dev_hours, embedder, lam, params, "dev")
     if params.evaluate_test:

@@ -487,12 +487,19 @@ def test_word_encoder_stage_trains_an_encoder_enrol_word_can_use(pipeline_run, t
     params["trigger_word"]["word_encoder"].update(vocabulary=4, vocabulary_voices=2, lexicon_words=3,
                                                   lexicon_voices=2, epochs=2, eval_voices=2,
                                                   bank_windows=100, negative_minutes=0.5, dev_words=["lighthouse"],
-                                                  test_words=["saxophone"])
+                                                  test_words=["saxophone"], pico_lexicon_voices=2,
+                                                  pico_vocabulary_voices=1, cut_fraction=0.2,
+                                                  kokoro_speeds=[0.9, 1.0, 1.1, 1.2])
     small = write_params(tmp_path / "params.yaml", params)
     assert main(["word_encoder", "--params", str(small)]) == 0
     metrics = json.loads((root / "reports" / "word_encoder_metrics.json").read_text())
     assert {"lambda", "dev_missed_rate", "dev_false_accepts_per_hour_ci95", "test_missed_rate"} <= set(metrics)
     assert metrics["train_words"] == 3 + 4 + 3  # the collected negatives, the vocabulary, the lexicon words
+    # SVOX Pico: 4 vocabulary words x 1 variant and 3 lexicon words x 2, beside the espeak-ng takes
+    assert metrics["train_takes_pico"] == 4 * 1 + 3 * 2 < metrics["train_takes"]
+    # each split's Kokoro voice (never trained on) says its word at 4 speeds: one detector, 3 takes
+    # enrolled, the fourth to find (its collected "activate" is said once only: no detector)
+    assert metrics["dev_kokoro_positives"] == 1 and metrics["test_kokoro_positives"] == 1
     doc = json.loads((root / "word_encoder" / "config.json").read_text())
     assert "activate" in doc["held_out_words"] and "activate" not in doc["train_words"]
     assert {"about", "people", "hundred"} <= set(doc["train_words"])  # the lexicon's most common words
