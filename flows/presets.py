@@ -73,6 +73,12 @@ PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
         "trigger_word.collect.generated_backgrounds.kinds": ["white", "pink", "brown", "blue", "violet", "hum",
                                                              "fan", "rain", "wind", "traffic"],
     }),
+    "params-pico.yaml": ("Leave one engine out, the third way: the training words said by espeak-ng "
+                         "voices and 40 Kokoro-82M voice blends together, and the cross-engine check "
+                         "made of SVOX Pico's two voices (en-US dev, en-GB test), never in training.", {
+        "trigger_word.collect.tts.engines": ["espeak", "kokoro"],
+        "trigger_word.collect.cross_engine.engine": "pico",
+    }),
     "params-lecture.yaml": ("The lecture's trigger-word settings: 44.1 kHz clips, linear spectrogram "
                             "(101 x 5511), Ty = 1375, 50 label ones, 196 conv filters, GRU 128.", {
         "trigger_word.collect.sample_rate": 44100,
