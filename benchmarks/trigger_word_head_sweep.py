@@ -35,11 +35,12 @@ from models.trigger_word_heads import load_head
 from tasks.config import BaseParams, read_yaml, validate_section
 from tasks.trigger_word.clipset import read_clips, split_pools
 from tasks.trigger_word.config import Layout, TriggerWordParams
-from tasks.trigger_word.cross_engine import check_clips, check_sessions, cross_pools
-from tasks.trigger_word.detection import OPERATING_THRESHOLDS, det_curve, pick_threshold
+from tasks.trigger_word.cross_engine import check_clips, check_levels, check_sessions, cross_pools
+from tasks.trigger_word.detection import OPERATING_THRESHOLDS, det_curve, found_at, pick_threshold
 from tasks.trigger_word.features import FeatureShards
 from tasks.trigger_word.fit import train_into
 from tasks.trigger_word.inference import Scorer, score_file
+from tasks.trigger_word.levels import manifest_levels, misses_by_level, source_rms
 from tasks.trigger_word.modeling import feature_spec, normaliser, positive_ends
 from tasks.trigger_word.negatives import write_sessions
 from tasks.trigger_word.train import score_split
@@ -105,6 +106,9 @@ def dev_scores(checkpoint: Path, layout: Layout, tw: TriggerWordParams, seed: in
     curve = det_curve(list(zip(probs, positive_ends(clips, "dev"), strict=True)), streamed, hours, scorer.clock,
                       OPERATING_THRESHOLDS, ev.refractory_s, ev.match_window_s, early_s=ev.match_early_s)
     chosen = pick_threshold(curve, ev.target_fa_per_hour)
+    found = found_at(list(zip(probs, positive_ends(clips, "dev"), strict=True)), scorer.clock, chosen.threshold,
+                     ev.refractory_s, ev.match_window_s, ev.match_early_s)
+    levels = misses_by_level(found, manifest_levels(clips, "dev", layout.clips, source_rms(layout.collect)))
 
     cpools = cross_pools(layout.collect, "dev", pools["dev"].backgrounds)
     synth = tw.synthesize.rooms_for("dev")
@@ -118,12 +122,18 @@ def dev_scores(checkpoint: Path, layout: Layout, tw: TriggerWordParams, seed: in
     ccurve = det_curve(list(zip(scores, ends, strict=True)), cstreamed, chours, scorer.clock, OPERATING_THRESHOLDS,
                        ev.refractory_s, ev.match_window_s, early_s=ev.match_early_s)
     at = next(p for p in ccurve if p.threshold == chosen.threshold)
+    cfound = found_at(list(zip(scores, ends, strict=True)), scorer.clock, chosen.threshold, ev.refractory_s,
+                      ev.match_window_s, ev.match_early_s)
+    clevels = misses_by_level(cfound, check_levels(cpools, synth, ev.cross_engine, rate, seed, "dev"))
     return {"threshold": chosen.threshold, "dev_frr": round(chosen.false_reject_rate, 4),
             "dev_fa_h": round(chosen.false_accepts_per_hour, 2),
             "dev_curve_2_5": [round(curve_at(curve, 2), 4), round(curve_at(curve, 5), 4)],
             "cross_dev_frr": round(at.false_reject_rate, 4), "cross_dev_misses": at.misses,
             "cross_dev_positives": sum(map(len, ends)), "cross_dev_fa_h": round(at.false_accepts_per_hour, 2),
             "cross_dev_curve_2_5_20": [round(curve_at(ccurve, n), 4) for n in (2, 5, 20)],
+            # misses / positives at the threshold per word-to-background band (dB)
+            "dev_by_level": {b: [v["misses"], v["positives"]] for b, v in levels.items()},
+            "cross_dev_by_level": {b: [v["misses"], v["positives"]] for b, v in clevels.items()},
             "parameters": sum(p.numel() for p in model.parameters())}
 
 
@@ -147,6 +157,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--params", type=Path, default=Path("params.yaml"))
     parser.add_argument("--variant", action="append", default=[], help='"name: key=value key=value"')
     parser.add_argument("--checkpoint", type=Path, action="append", default=[], help="score this one as it is")
+    parser.add_argument("--train-seed", type=int, default=None,
+                        help="seed of the training run alone (default base.seed; the data and the scoring keep it)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     args.out.mkdir(parents=True, exist_ok=True)
@@ -167,11 +179,12 @@ def main(argv: list[str] | None = None) -> None:
             mine.train_state = run / "train_state"
             mine.train_state.mkdir(parents=True, exist_ok=True)
             torch.set_num_threads(tw.train.threads)
-            summary = train_into(run, mine, base, tw.train)["summary"]
+            seeded = base if args.train_seed is None else base.model_copy(update={"seed": args.train_seed})
+            summary = train_into(run, mine, seeded, tw.train)["summary"]
             checkpoint = run / "checkpoint"
             log.info("%s: trained, best epoch %d", name, summary["best_epoch"])
         torch.set_num_threads(tw.evaluate.threads)
-        row = {"name": name, "overrides": spec, **dev_scores(checkpoint, layout, tw, base.seed, args.out, cache)}
+        row = {"name": name, "overrides": spec, "train_seed": args.train_seed, **dev_scores(checkpoint, layout, tw, base.seed, args.out, cache)}
         np.savez(cache_path, **cache)
         with (args.out / "results.jsonl").open("a") as f:
             f.write(json.dumps(row) + "\n")

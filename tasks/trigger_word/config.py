@@ -298,6 +298,7 @@ class SpecAugmentParams(StrictModel):
     freq_width: int = Field(6, ge=0)
     time_masks: int = Field(2, ge=0)
     time_width: int = Field(3, ge=0)
+    noise_std: float = Field(0.0, ge=0)
 
 
 class TrainParams(StrictModel):

@@ -36,13 +36,15 @@ from tasks.trigger_word.detection import (
     OPERATING_THRESHOLDS,
     CurvePoint,
     det_curve,
+    found_at,
     poisson_rate_interval,
     wilson_interval,
 )
 from tasks.trigger_word.engines import kokoro_word
 from tasks.trigger_word.inference import Scorer, score_file
+from tasks.trigger_word.levels import misses_by_level, plan_levels
 from tasks.trigger_word.negatives import write_sessions
-from tasks.trigger_word.synth import Pools, Source, plan_clip, render_clip
+from tasks.trigger_word.synth import ClipPlan, Pools, Source, plan_clip, render_clip
 
 log = logging.getLogger(__name__)
 FOLDER = "cross_engine"
@@ -139,20 +141,34 @@ def cross_pools(collect_dir: Path, split: str, backgrounds: Sequence[Source]) ->
                  sources(words[words.kind == "negative"]), tuple(backgrounds))
 
 
+def check_plans(pools: Pools, synth: SynthesizeParams, check: CrossEngineCheck, rate: int, seed: int,
+                split: str) -> tuple[SynthesizeParams, list[ClipPlan]]:
+    """The params the check's clips are rendered with, and each clip's plan (no audio read)."""
+    p = synth.model_copy(update={"positives": check.positives, "negatives": check.negatives,
+                                 "word_to_background_db": check.word_to_background_db})
+    return p, [plan_clip(int(stable_unit("cross-clip", seed, split, i) * 2**63), pools, p, rate)
+               for i in range(check.clips)]
+
+
 def check_clips(pools: Pools, synth: SynthesizeParams, check: CrossEngineCheck, scorer: Scorer, rate: int,
                 seed: int, split: str) -> tuple[list[np.ndarray], list[list[float]]]:
     """Score ``check.clips`` clips of the check's words over the split's backgrounds (rendered in
     memory, scored whole like the training clips); returns (scores, positive end times in s)."""
-    p = synth.model_copy(update={"positives": check.positives, "negatives": check.negatives,
-                                 "word_to_background_db": check.word_to_background_db})
+    p, plans = check_plans(pools, synth, check, rate, seed, split)
     cache: dict = {}
     scores, ends = [], []
-    for i in range(check.clips):
-        plan = plan_clip(int(stable_unit("cross-clip", seed, split, i) * 2**63), pools, p, rate)
+    for plan in plans:
         pcm, _ = render_clip(plan, pools.root, p, rate, cache)
         scores.append(scorer.score_wave(pcm.astype(np.float32) / np.float32(32768.0), rate))
         ends.append([ev.end / rate for ev in plan.events if ev.kind == "positive"])
     return scores, ends
+
+
+def check_levels(pools: Pools, synth: SynthesizeParams, check: CrossEngineCheck, rate: int, seed: int,
+                 split: str) -> list[list[float]]:
+    """Word-to-background level (dB) of each positive of each check clip, as :func:`check_clips`
+    orders them."""
+    return [plan_levels(plan, pools) for plan in check_plans(pools, synth, check, rate, seed, split)[1]]
 
 
 def check_sessions(out: Path, pools: Pools, synth: SynthesizeParams, check: CrossEngineCheck,
@@ -200,6 +216,10 @@ def run_check(out: Path, collect_dir: Path, backgrounds: dict[str, Sequence[Sour
                           OPERATING_THRESHOLDS, ev.refractory_s, ev.match_window_s, early_s=ev.match_early_s)
         curves[split] = curve
         metrics.update(operating_point(curve, threshold, sum(map(len, ends)), hours, f"cross_engine_{split}"))
+        found = found_at(list(zip(scores, ends, strict=True)), scorer.clock, threshold, ev.refractory_s,
+                         ev.match_window_s, ev.match_early_s)
+        metrics[f"cross_engine_{split}_misses_by_level_db"] = misses_by_level(
+            found, check_levels(pools, synth.rooms_for(split), check, rate, seed, split))
         metrics[f"cross_engine_{split}_positive_takes"] = len(pools.positives)
         metrics[f"cross_engine_{split}_real_speech_negatives"] = sum("/speech-" in s.path for s in pools.negatives)
         for engine in ("kokoro", "espeak", "pico"):  # the engine held out (tasks.trigger_word.engines, .pico_engine)

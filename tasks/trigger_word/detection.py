@@ -71,6 +71,14 @@ def match(detection_s: np.ndarray, positive_end_s: Sequence[float], window_s: fl
     return found, false_accept
 
 
+def found_at(positive_runs: Sequence[tuple[np.ndarray, Sequence[float]]], clock: StepClock, threshold: float,
+             refractory_s: float, window_s: float = 1.0, early_s: float = 0.0) -> list[np.ndarray]:
+    """Which positives of each run (scores, positive end times in s) are found at ``threshold``."""
+    refractory = int(round(refractory_s / clock.step_s))
+    return [match(clock.seconds(detect(scores, threshold, refractory)), ends, window_s, early_s)[0]
+            for scores, ends in positive_runs]
+
+
 @dataclass
 class CurvePoint:
     threshold: float

@@ -38,6 +38,7 @@ from tasks.trigger_word.detection import (
 from tasks.trigger_word.features import FeatureShards
 from tasks.trigger_word.hard_negatives import cut_windows
 from tasks.trigger_word.inference import Scorer, score_file
+from tasks.trigger_word.levels import manifest_levels, misses_by_level, source_rms
 from tasks.trigger_word.model_card import model_card
 from tasks.trigger_word.modeling import feature_spec, normaliser, positive_ends
 from tasks.trigger_word.negatives import write_sessions
@@ -98,7 +99,9 @@ def evaluate_into(out: Path, model_dir: Path, layout: Layout, base: BaseParams, 
 
     refractory = int(round(params.refractory_s / clock.step_s))
     false_accepts, misses = [], []
+    found_by_split: dict[str, list[np.ndarray]] = {}
     for split, r in results.items():
+        found_by_split[split] = []
         for file, times, scores in r["streamed"]:
             for t in detect(scores, thr, refractory):
                 false_accepts.append({"split": split, "file": f"negative_audio/{file}",
@@ -108,6 +111,7 @@ def evaluate_into(out: Path, model_dir: Path, layout: Layout, base: BaseParams, 
             fired_steps = detect(p, thr, refractory)
             fired = np.asarray(clock.seconds(fired_steps))
             found, fa = match(fired, ends, params.match_window_s, params.match_early_s)
+            found_by_split[split].append(found)
             step_t = np.asarray(clock.seconds(np.arange(len(p))))
             positives = [ev for ev in row.events if ev["kind"] == "positive"]
             for ev, ok, end in zip(positives, found, ends, strict=True):
@@ -141,6 +145,8 @@ def evaluate_into(out: Path, model_dir: Path, layout: Layout, base: BaseParams, 
         "dev_false_accepts_per_hour": chosen.false_accepts_per_hour,
         "dev_negative_hours": round(results["dev"]["hours"], 4),
         "mined_false_accepts": mined,
+        # Misses at the threshold by the word's level over its background (tasks.trigger_word.levels).
+        **by_level(found_by_split, clips, layout),
         # Points read off the test DET curve (not operating points: chosen on test itself).
         **{f"test_curve_frr_at_{n}_fa_per_hour": min(
             (p.false_reject_rate for p in results["test"]["curve"] if p.false_accepts_per_hour <= n), default=1.0)
@@ -153,6 +159,13 @@ def evaluate_into(out: Path, model_dir: Path, layout: Layout, base: BaseParams, 
         curves |= {f"cross_engine_{s}": c for s, c in cross["curves"].items()}
     return {"metrics": metrics, "curves": curves,
             "false_accepts": len(false_accepts), "misses": len(misses)}
+
+
+def by_level(found: dict[str, list[np.ndarray]], clips: pd.DataFrame, layout: Layout) -> dict:
+    """``{split}_misses_by_level_db`` for each split, from each positive's planned level."""
+    rms = source_rms(layout.collect)
+    return {f"{split}_misses_by_level_db": misses_by_level(f, manifest_levels(clips, split, layout.clips, rms))
+            for split, f in found.items()}
 
 
 def mine_false_accepts(out: Path, pool, scorer: Scorer, threshold: float, refractory: int, clip_s: float,

@@ -27,6 +27,23 @@ At the same dev-chosen threshold, words 0-15 dB above held-out backgrounds; 95% 
 """
 
 
+def _levels_section(m: dict) -> str:
+    """Test misses at the threshold by the word's level over its background, if evaluate reported them."""
+    parts = [(name, m[key]) for name, key in (("held-out voices", "test_misses_by_level_db"),
+                                             ("cross-engine", "cross_engine_test_misses_by_level_db"))
+             if m.get(key)]
+    if not parts:
+        return ""
+    bands = sorted({b for _, d in parts for b in d}, key=lambda b: float(b.split("-")[0]))
+    rows = [f"| {name} | " + " | ".join(
+        f"{d[b]['false_reject_rate']:.1%} ({d[b]['misses']} of {d[b]['positives']})" if b in d else "-"
+        for b in bands) + " |" for name, d in parts]
+    return ("## Misses by word level (test, at the threshold)\n"
+            "Word RMS over background RMS, in dB, as the clip was planned.\n\n"
+            f"| test part | {' | '.join(b + ' dB' for b in bands)} |\n|---|{'---|' * len(bands)}\n"
+            + "\n".join(rows) + "\n")
+
+
 def _head(config: dict) -> str:
     """One line on the head's architecture (the GRU head, or the window head)."""
     mc = config["model_config"]
@@ -71,6 +88,7 @@ split (no voice in two splits): {groups}. Training data hash (features): `{confi
 | false accepts per hour | {m['test_false_accepts_per_hour']:.2f} over {m['test_negative_hours']:.2f} h of audio without the word (95% interval {m['test_false_accepts_per_hour_ci95'][0]:.2f}-{m['test_false_accepts_per_hour_ci95'][1]:.2f}) |
 
 {_cross_section(m)}
+{_levels_section(m)}
 A positive counts as found when the detector fires between {ev.get('match_early_s', 0.0)} s before the word's end and
 {ev.get('match_window_s', 1.0)} s after; one word fires once (refractory period {config['refractory_s']} s).
 

@@ -22,16 +22,20 @@ from tasks.trigger_word.inference import Normaliser
 
 @dataclass(frozen=True)
 class SpecAugment:
-    """Masks of random frequency bands and time spans (Park et al., 2019); 0 masks = off."""
+    """Masks of random frequency bands and time spans (Park et al., 2019); 0 masks = off. And
+    Gaussian noise of ``noise_std`` (in normalised units) on every value first; 0 = off (no draw)."""
 
     freq_masks: int = 0
     freq_width: int = 0
     time_masks: int = 0
     time_width: int = 0
+    noise_std: float = 0.0
 
     def __call__(self, x: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
-        """Mask normalised features ``(B, F, T)`` in place with 0 (the mean)."""
+        """Noise, then mask normalised features ``(B, F, T)`` in place with 0 (the mean)."""
         b, f, t = x.shape
+        if self.noise_std > 0:
+            x += torch.from_numpy(rng.standard_normal((b, f, t), dtype=np.float32)) * np.float32(self.noise_std)
         for i in range(b):
             for _ in range(self.freq_masks):
                 w = int(rng.integers(0, self.freq_width + 1))

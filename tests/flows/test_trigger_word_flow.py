@@ -205,6 +205,14 @@ def test_evaluate_ships_model_with_threshold_and_reports(pipeline_run):
     at = det[det.threshold == metrics["threshold"]].iloc[0]
     assert at.false_reject_rate == pytest.approx(metrics["test_false_reject_rate"], abs=1e-6)
     assert at.false_accepts_per_hour == pytest.approx(metrics["test_false_accepts_per_hour"], rel=1e-5)
+    # Misses by word level add up to the split's figures at the threshold (dev and test: 5-25 dB).
+    for split in ("dev", "test"):
+        bands = metrics[f"{split}_misses_by_level_db"]
+        n, k = sum(b["positives"] for b in bands.values()), sum(b["misses"] for b in bands.values())
+        assert set(bands) <= {"5-10", "10-15", "15-25"}
+        assert k / max(n, 1) == pytest.approx(metrics[f"{split}_false_reject_rate"], abs=1e-9)
+    assert n == metrics["test_positives"]
+    assert "Misses by word level" in (root / "model" / "model_card.md").read_text()
     fa = pd.read_parquet(root / "eval" / "false_accepts.parquet")
     assert list(fa.columns) == ["split", "file", "time_s", "score"]
     assert all((root / "eval" / parse_ref(f)[0]).is_file() for f in fa.file)  # a session, or a clip in a shard
@@ -425,6 +433,10 @@ def test_cross_engine_check_reports_intervals(pipeline_run):
         lo, hi = m[f"{p}_false_accepts_per_hour_ci95"]
         assert lo <= m[f"{p}_false_accepts_per_hour"] <= hi and hi > 0
         assert m[f"{p}_positives"] >= 3 and m[f"{p}_negative_hours"] == pytest.approx(0.5 / 60, rel=0.01)
+        bands = m[f"{p}_misses_by_level_db"]  # the check's words are 0-15 dB over the background
+        assert set(bands) <= {"0-5", "5-10", "10-15"}
+        assert sum(b["positives"] for b in bands.values()) == m[f"{p}_positives"]
+        assert sum(b["misses"] for b in bands.values()) == m[f"{p}_misses"]
         det = pd.read_csv(root / "reports" / f"det_cross_engine_{split}.csv")
         at = det[det.threshold == m["threshold"]].iloc[0]
         assert at.false_reject_rate == pytest.approx(m[f"{p}_false_reject_rate"], abs=1e-6)

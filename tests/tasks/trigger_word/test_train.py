@@ -62,6 +62,17 @@ def test_spec_augment_is_a_function_of_the_generator():
     assert torch.equal(a, b)
 
 
+def test_feature_noise_has_its_spread_and_draws_nothing_when_off():
+    x = torch.zeros(4, 96, 125)
+    rng = np.random.default_rng(2)
+    SpecAugment(noise_std=0.0)(x, rng)
+    assert torch.equal(x, torch.zeros_like(x)) and rng.random() == np.random.default_rng(2).random()
+    SpecAugment(time_masks=1, time_width=3, noise_std=0.5)(x, np.random.default_rng(3))
+    noisy = x[x != 0]
+    assert noisy.numel() > 0.9 * x.numel() and float(noisy.std()) == pytest.approx(0.5, rel=0.02)
+    assert abs(float(noisy.mean())) < 0.01  # masks still set the mean (0) after the noise
+
+
 def clips_frame(events_per_clip: list[list[tuple[str, int]]], samples: int = 160_000, rate: int = 16_000):
     """A clips manifest with the given (kind, end sample) events, all in the train split."""
     import pandas as pd
