@@ -53,3 +53,20 @@ def test_centring_clock_and_fusion():
     assert np.allclose(fuse(np.ones(3), np.zeros(3), 0.25), 0.25)
     # a take from 0.5 s to 1.3 s: the first step that hears it is 6, the last to hear it whole 16
     assert template_span(8000, 20800) == (6, 17) and template_span(8000, 20800, 2) == (6, 19)
+
+
+def test_detector_counts_finds_words_near_their_end_and_counts_settled_false_accepts():
+    from tasks.trigger_word.detection import StepClock
+    from tasks.trigger_word.word_encoder_config import WordEncoderParams
+    from tasks.trigger_word.word_eval import detector_counts
+
+    clock = StepClock(16000, 1280, 1280, 12, 1)  # the encoder's: step t ends at (t + 12) * 80 ms
+    params = WordEncoderParams()
+    pos = np.zeros(60, np.float32)
+    pos[25] = 0.9  # fires at (25 + 12) * 0.08 = 2.96 s
+    late = np.zeros(60, np.float32)
+    late[50] = 0.9  # 4.96 s: more than 1 s after the word's end
+    neg = np.zeros(400, np.float32)
+    neg[[5, 100, 101, 200]] = 0.9  # 1.36 s (before the segment settles: not counted), 8.96 s (once), 16.96 s
+    assert detector_counts(0.5, [pos, late], [3.0, 3.0], [neg], clock, params) == (1, 2)
+    assert detector_counts(0.95, [pos], [3.0], [neg], clock, params) == (1, 0)  # nothing reaches 0.95
