@@ -52,6 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("recordings", nargs="+", type=Path, help="3-10 recordings of the word (any rate, mono or stereo)")
     p.add_argument("--out", required=True, type=Path, help="detector folder to write: new, or one this command wrote")
     p.add_argument("--encoder", type=Path, help="word encoder folder (default: the word_encoder stage's output)")
+    p.add_argument("--scorer", choices=("encoder", "match", "fused"),
+                   help="how the detector scores a stream: the encoder's vectors, query-by-example matching of the "
+                   "takes' frontend steps, or both fused (default: the one the encoder folder names)")
     p.add_argument("--force", action="store_true", help="replace --out even if it was not written by dlpipes")
     add_params_argument(p)
     p = sub.add_parser("export", help="write one synthesized clip or collected word out as a WAV, for listening")
@@ -78,7 +81,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "enrol-word":
         from flows.trigger_word.enrol_word import main as enrol_main
 
-        return enrol_main(args.recordings, args.out, args.encoder or layout.word_encoder, force=args.force)
+        return enrol_main(args.recordings, args.out, args.encoder or layout.word_encoder, force=args.force,
+                          scorer=args.scorer)
     if args.command == "export":
         from tasks.trigger_word.export import export
 

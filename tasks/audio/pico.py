@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
 
@@ -28,6 +27,8 @@ VOICES = ("en-US", "en-GB")
 PITCH_RANGE = (50, 200)  # percent of the voice's own; the engine clamps outside it
 RATE_RANGE = (20, 500)  # percent of the voice's own speed
 VOLUME_RANGE = (0, 500)  # percent of the engine's own level
+# The level every caller uses: at the engine's own (100) about half the words clip, at 50 none.
+VOLUME = 50
 # Lingware of ttspico 0.3.2: text analysis (``_ta``) and signal generation (``_sg``) per voice.
 LINGWARE_SHA256 = {
     "en-US_ta.bin": "3a2a4d23de2a44dbbff50f69dcb9486be53b6d0a871d77cdc35f45c3e25e82aa",
@@ -69,12 +70,13 @@ def _checked(folder: Path) -> Path:
 
 
 def say(text: str, voice: str = "en-US", pitch: int = 100, rate: int = 100,
-        folder: Path | None = None, volume: int = 100) -> np.ndarray:
+        folder: Path | None = None, volume: int = VOLUME) -> np.ndarray:
     """``text`` said by ``voice`` at ``pitch``, ``rate`` and ``volume`` (percent), float32 mono at 16 kHz.
 
     ``folder`` overrides where the lingware is read from (default: ``ttspico``'s own). At the
-    engine's own volume (100) about half the words reach full scale and clip; 50 clips none
-    (measured on 48 takes of 4 words, both voices, pitches 60-170, rates 80-125).
+    engine's own volume (100) about half the words reach full scale and clip; the default,
+    :data:`VOLUME` (50), clips none (measured on 48 takes of 4 words, both voices, pitches
+    60-170, rates 80-125).
     """
     if voice not in VOICES:
         raise PicoError(f"unknown SVOX Pico voice {voice!r}; known: {', '.join(VOICES)}")
@@ -98,7 +100,3 @@ def say(text: str, voice: str = "en-US", pitch: int = 100, rate: int = 100,
         raise PicoError(f"SVOX Pico said nothing for {text!r} ({voice}, pitch {pitch}, rate {rate}, volume {volume})")
     return audio
 
-
-def say_words(words: Sequence[tuple[str, str, int, int]]) -> list[np.ndarray]:
-    """Each ``(text, voice, pitch, rate)`` said in turn (see :func:`say`)."""
-    return [say(text, voice, pitch, rate) for text, voice, pitch, rate in words]

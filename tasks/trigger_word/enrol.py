@@ -10,6 +10,12 @@ the vector of the window ending there. The threshold comes from the encoder's ru
 with ``self`` the takes' mean leave-one-out cosine to the mean of the others (how alike the
 word's takes are) and ``imp`` a high quantile of the cosines of the encoder's bank (other
 words, and the audio between words) to the mean: ``lam`` was chosen on dev voices and words.
+
+``--scorer match`` or ``fused`` scores by query-by-example instead (the takes' frontend steps
+matched against the stream, alone or fused with the encoder's score:
+:mod:`tasks.trigger_word.word_match`), with the same kind of rule on that score's scale: ``self``
+the takes' leave-one-out score, ``imp`` the quantile of the scores over the encoder folder's
+step bank, ``lam`` chosen on dev for that scorer by the word-encoder stage.
 """
 
 from __future__ import annotations
@@ -22,13 +28,26 @@ from pathlib import Path
 
 import numpy as np
 
+from tasks.audio import speech_embedding as se
 from tasks.audio.checks import AudioLimits, problem_in_length, problem_in_raw, rms, trim_silence
 from tasks.audio.io import AudioReadError, read_audio, resample, to_mono
 from tasks.errors import DataError
 from tasks.trigger_word.detection import detect
 from tasks.trigger_word.inference import score_file
 from tasks.trigger_word.word_data import RATE, end_step
-from tasks.trigger_word.word_encoder import WindowEmbedder, load_encoder
+from tasks.trigger_word.word_encoder import WindowEmbedder, load_encoder, load_step_bank
+from tasks.trigger_word.word_match import (
+    EnrolledTakes,
+    Scoring,
+    bank_centre,
+    fuse,
+    match_scores,
+    on_encoder_clock,
+    self_score,
+    stream_scores,
+    template_span,
+    unit,
+)
 
 log = logging.getLogger(__name__)
 LIMITS = AudioLimits(0.2, 2.0, -50.0, 0.001)  # a take: 0.2-2 s of word, not silent, not clipped
@@ -38,6 +57,8 @@ CONTEXT_SNR_DB = 25.0  # the context's noise sits this far below the take (the t
 STREAM_WINDOW_S = 6.0  # detect reads audio in windows this long, half overlapping
 DETECTOR = "detector.json"
 ENROLLED = "enrolled.npy"
+TEMPLATES = "templates.npy"  # the match scorers' templates, one after another (detector.json has their lengths)
+SCORERS = ("encoder", "match", "fused")
 
 
 class EnrolmentError(DataError):
@@ -86,15 +107,24 @@ def in_context(wave: np.ndarray, seed: int = 0) -> tuple[np.ndarray, int]:
     return np.clip(noise, -1, 1), lead + len(wave)
 
 
-def take_vectors(embedder: WindowEmbedder, waves: Sequence[np.ndarray], jitter: int) -> np.ndarray:
-    """``(K, dim)`` unit vectors of takes (16 kHz), each from the window ending just after it."""
-    out = []
+def enrolled_takes(embedder: WindowEmbedder, waves: Sequence[np.ndarray], jitter: int) -> EnrolledTakes:
+    """Takes (16 kHz) in context as the scorers need them; each take's vector is the encoder's
+    window ending just after it."""
+    vectors, contexts, spans = [], [], []
     for wave in waves:
         x, end = in_context(wave)
-        vecs = embedder.embed_wave(x, RATE)  # vector t: window ending at step t + W - 1
+        steps = embedder.steps(x, RATE)  # (T, 96)
+        vecs = embedder.embed_steps(steps)  # vector t: window ending at step t + W - 1
         t = end_step(end) + jitter // 2 - (embedder.model.config.window - 1)
-        out.append(vecs[int(np.clip(t, 0, len(vecs) - 1))])
-    return np.stack(out)
+        vectors.append(vecs[int(np.clip(t, 0, len(vecs) - 1))])
+        contexts.append(steps)
+        spans.append(template_span(end - len(wave), end))
+    return EnrolledTakes(np.stack(vectors), contexts, spans)
+
+
+def take_vectors(embedder: WindowEmbedder, waves: Sequence[np.ndarray], jitter: int) -> np.ndarray:
+    """``(K, dim)`` unit vectors of takes (16 kHz), each from the window ending just after it."""
+    return enrolled_takes(embedder, waves, jitter).vectors
 
 
 def agreement(vectors: np.ndarray) -> np.ndarray:
@@ -139,41 +169,94 @@ def refuse_disagreeing(usable: Sequence[Usable], vectors: np.ndarray, bank: np.n
             "time, or leave them out")
 
 
-def build_detector(paths: Sequence[Path], encoder_dir: Path) -> tuple[dict, np.ndarray]:
-    """Check the recordings and enrol them with the encoder; returns (manifest, take vectors)."""
+def scoring_rule(rule: dict, scorer: str, where: Path) -> tuple[Scoring, float]:
+    """The scoring and lambda of ``scorer`` in an encoder folder's threshold rule."""
+    if scorer not in SCORERS:
+        raise EnrolmentError(f"unknown scorer {scorer!r}; known: {', '.join(SCORERS)}")
+    if scorer == "encoder":
+        return Scoring("encoder"), float(rule["lambda"])
+    got = rule.get("scorers", {}).get(scorer)
+    if got is None:
+        raise EnrolmentError(f"{where}: this word encoder has no rule for the {scorer!r} scorer (an older "
+                             "encoder folder); re-run `dvc repro tw_word_encoder`, or enrol with --scorer encoder")
+    return Scoring(scorer, float(got["weight"]), int(got["extra"]), bool(got["centred"])), float(got["lambda"])
+
+
+def build_detector(paths: Sequence[Path], encoder_dir: Path, scorer: str | None = None
+                   ) -> tuple[dict, np.ndarray, np.ndarray | None]:
+    """Check the recordings and enrol them with the encoder; returns (manifest, take vectors, the
+    match scorers' templates one after another or None). ``scorer``: as the encoder folder's
+    rule says when None."""
     if not MIN_TAKES <= len(paths) <= MAX_TAKES:
         raise EnrolmentError(f"enrol-word takes {MIN_TAKES}-{MAX_TAKES} recordings of the word; got {len(paths)}")
     model, doc, bank = load_encoder(encoder_dir)
+    rule = doc["threshold_rule"]
+    scoring, lam = scoring_rule(rule, scorer or rule.get("scorer", "encoder"), Path(encoder_dir) / "config.json")
+    step_bank = load_step_bank(encoder_dir) if scoring.kind != "encoder" else None
     usable, bad = check_takes(paths)
     if len(usable) < MIN_TAKES:
         why = "; ".join(f"{b['file']}: {b['reason']}" for b in bad)
         raise EnrolmentError(f"only {len(usable)} usable take(s) of the {MIN_TAKES} needed; {why}")
     for b in bad:
         log.warning("enrol-word: %s skipped: %s", b["file"], b["reason"])
-    rule = doc["threshold_rule"]
     embedder = WindowEmbedder(model)
-    vectors = take_vectors(embedder, [u.wave for u in usable], int(doc["jitter_steps"]))
+    takes = enrolled_takes(embedder, [u.wave for u in usable], int(doc["jitter_steps"]))
+    vectors = takes.vectors
     refuse_disagreeing(usable, vectors, bank, float(rule["agree_quantile"]))
-    self_cos, imp_cos = threshold_parts(vectors, bank, float(rule["bank_quantile"]))
+    templates = None
+    if step_bank is None:
+        self_cos, imp_cos = threshold_parts(vectors, bank, float(rule["bank_quantile"]))
+        threshold = rule_threshold(self_cos, imp_cos, lam)
+        parts = {"self_cos": round(self_cos, 6), "impostor_cos": round(imp_cos, 6),
+                 **{k: v for k, v in rule.items() if k not in ("scorers", "scorer")}}
+        about: dict = {"kind": "encoder"}
+    else:
+        self_s, imp_s = match_rule_parts(scoring, takes, step_bank, embedder, float(rule["bank_quantile"]))
+        threshold = float(np.clip(imp_s + lam * (self_s - imp_s), 0.0, 1.0))
+        parts = {"self_score": round(self_s, 6), "impostor_score": round(imp_s, 6), "lambda": lam,
+                 "bank_quantile": rule["bank_quantile"], "agree_quantile": rule["agree_quantile"]}
+        raw = [c[a:b + scoring.extra] for c, (a, b) in zip(takes.contexts, takes.spans, strict=True)]
+        templates = np.concatenate(raw).astype(np.float32)
+        about = {"kind": scoring.kind, "weight": scoring.weight, "extra": scoring.extra, "centred": scoring.centred,
+                 "template_steps": [len(x) for x in raw]}
     manifest = {
-        "kind": "enrolled_word", "threshold": round(rule_threshold(self_cos, imp_cos, float(rule["lambda"])), 6),
-        "threshold_parts": {"self_cos": round(self_cos, 6), "impostor_cos": round(imp_cos, 6), **rule},
+        "kind": "enrolled_word", "threshold": round(threshold, 6), "scorer": about, "threshold_parts": parts,
         "refractory_s": 1.0, "window_s": STREAM_WINDOW_S, "encoder": "encoder",
         "takes": [{"file": str(u.path), "audio_sha256": u.sha256, "seconds": round(len(u.wave) / RATE, 3),
                    "agreement": round(float(a), 4)} for u, a in zip(usable, agreement(vectors), strict=True)],
         "skipped": bad,
     }
-    return manifest, vectors
+    return manifest, vectors, templates
+
+
+def match_rule_parts(scoring: Scoring, takes: EnrolledTakes, step_bank: np.ndarray, embedder: WindowEmbedder,
+                     quantile: float) -> tuple[float, float]:
+    """``(self, imp)`` of the rule on a match scorer's scale: the takes' leave-one-out score, and the
+    ``quantile`` of the scores over the step bank."""
+    centre = bank_centre(step_bank)
+    window = embedder.model.config.window
+    bank_scores = stream_scores(scoring, takes, step_bank, embedder.embed_steps(step_bank), centre, window)
+    return self_score(scoring, takes, embedder.embed_steps, centre, window), float(np.quantile(bank_scores, quantile))
 
 
 class EnrolledScorer:
-    """A stream scorer (as :func:`score_file` expects): audio -> per-step ``(1 + cos) / 2``."""
+    """A stream scorer (as :func:`score_file` expects): audio -> per-step scores (0-1): the
+    encoder's ``(1 + cos) / 2`` to the enrolled mean, or a match scorer's."""
 
-    def __init__(self, embedder: WindowEmbedder, mean: np.ndarray):
+    def __init__(self, embedder: WindowEmbedder, mean: np.ndarray, scoring: Scoring | None = None,
+                 templates: Sequence[np.ndarray] = (), centre: np.ndarray | None = None):
         self.embedder, self.mean, self.clock = embedder, mean, embedder.clock
+        self.scoring = scoring or Scoring()
+        self.centre = centre if self.scoring.centred else None
+        self.templates = [unit(x, self.centre) for x in templates]
 
     def score_wave(self, wave: np.ndarray, rate: int) -> np.ndarray:
-        return ((1.0 + self.embedder.embed_wave(wave, rate) @ self.mean) / 2).astype(np.float32)
+        steps = self.embedder.steps(wave, rate)
+        enc = ((1.0 + self.embedder.embed_steps(steps) @ self.mean) / 2).astype(np.float32)
+        if self.scoring.kind == "encoder":
+            return enc
+        m = on_encoder_clock(match_scores(self.templates, unit(steps, self.centre)), self.embedder.model.config.window)
+        return m if self.scoring.kind == "match" else fuse(enc, m, self.scoring.weight)
 
 
 def is_enrolled(folder: Path) -> bool:
@@ -195,10 +278,29 @@ class EnrolledDetector:
         model, _, _ = load_encoder(folder / doc["encoder"])
         if vectors.ndim != 2 or vectors.shape[1] != model.config.dim:
             raise EnrolmentError(f"{folder / ENROLLED}: shape {vectors.shape} does not fit the encoder")
-        self.scorer = EnrolledScorer(WindowEmbedder(model, threads), centroid(vectors))
+        about = doc.get("scorer", {"kind": "encoder"})  # folders enrolled before the match scorers: the encoder
+        scoring = Scoring(about["kind"], float(about.get("weight", 0.5)), int(about.get("extra", 0)),
+                          bool(about.get("centred", True)))
+        templates, centre = [], None
+        if scoring.kind != "encoder":
+            templates = self._templates(folder, [int(n) for n in about["template_steps"]])
+            centre = bank_centre(load_step_bank(folder / doc["encoder"]))
+        self.scorer = EnrolledScorer(WindowEmbedder(model, threads), centroid(vectors), scoring, templates, centre)
         self.threshold = float(doc["threshold"]) if threshold is None else threshold
         self.window_s = float(doc["window_s"])
         self.refractory = int(round(float(doc["refractory_s"]) / self.scorer.clock.step_s))
+
+    @staticmethod
+    def _templates(folder: Path, lengths: list[int]) -> list[np.ndarray]:
+        path = folder / TEMPLATES
+        try:
+            flat = np.load(path, allow_pickle=False)
+        except (OSError, ValueError) as exc:
+            raise EnrolmentError(f"{path}: damaged enrol-word folder ({exc}); run enrol-word again") from None
+        if flat.ndim != 2 or flat.shape[1] != se.DIM or len(flat) != sum(lengths) or min(lengths, default=0) < 1:
+            raise EnrolmentError(f"{path}: shape {flat.shape} does not fit the template lengths {lengths} in "
+                                 f"{folder / DETECTOR}; run enrol-word again")
+        return np.split(flat.astype(np.float32), np.cumsum(lengths)[:-1])
 
     def run(self, path: Path) -> list[dict]:
         t, s = score_file(path, self.scorer, self.window_s)

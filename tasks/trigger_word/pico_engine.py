@@ -38,8 +38,6 @@ from tasks.trigger_word.engines_config import PicoTrainVoices
 
 LICENCE = "Apache-2.0"
 PACKAGE = "ttspico 0.3.2"  # the version whose lingware tasks.audio.pico checks
-# Pico's level, percent of its own: at 100 half the words clip (and collect's check would drop them).
-VOLUME = 50
 
 
 def pico_variants(p: PicoTrainVoices, seed: int) -> list[dict]:
@@ -82,7 +80,7 @@ def pico_word(text: str, voice: str, pitch: int, rate: int, warp: float, sample_
               checks: AudioChecks) -> tuple[np.ndarray | None, str | None]:
     """``text`` said by Pico's ``voice`` at ``pitch`` and ``rate`` (percent), formants warped by
     ``warp``, checked and normalised like every take; returns (audio, None) or (None, reason)."""
-    x = pico.say(text, voice, pitch, rate, volume=VOLUME)
+    x = pico.say(text, voice, pitch, rate)  # at pico.VOLUME: no take clips
     if warp != 1.0:
         x = warp_formants(x, pico.SAMPLE_RATE, warp)
         peak = float(np.abs(x).max())

@@ -6,8 +6,10 @@ word together and pushes other words beyond the margin. The epoch with the lowes
 dev voices saying words never trained on is kept.
 
 The folder holds the encoder (``model.safetensors`` + ``config.json``: its config, the
-frontend it was trained with, the window and the threshold rule) and ``bank.npy``: vectors of
-other words and of the audio between words, against which an enrolment's threshold is set.
+frontend it was trained with, the window and the threshold rules) and ``bank.npy``: vectors of
+other words and of the audio between words, against which an enrolment's threshold is set;
+and ``bank_steps.npy``: frontend steps of training strips (words and the audio between them),
+for the query-by-example scorers (:mod:`tasks.trigger_word.word_match`).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from tasks.trigger_word.word_encoder_config import WordEncoderParams
 
 log = logging.getLogger(__name__)
 BANK = "bank.npy"
+STEP_BANK = "bank_steps.npy"
 KIND = "word_encoder"
 
 
@@ -127,11 +130,28 @@ def embed_windows(model: WordEncoder, x: np.ndarray, batch: int = 1024) -> np.nd
     return np.concatenate(out) if out else np.zeros((0, model.config.dim), np.float32)
 
 
-def save_encoder(folder: Path, model: WordEncoder, bank: np.ndarray, rule: dict, meta: dict) -> None:
-    """The encoder folder: weights, config (window, frontend, threshold rule, ``meta``) and the bank."""
+def save_encoder(folder: Path, model: WordEncoder, bank: np.ndarray, rule: dict, meta: dict,
+                 step_bank: np.ndarray | None = None) -> None:
+    """The encoder folder: weights, config (window, frontend, threshold rule, ``meta``), the bank,
+    and the step bank when given (float16 ``(S, 96)``)."""
     save_model(folder, model, model.config, {"kind": KIND, "frontend": se.identity(), "threshold_rule": rule,
                                               **meta})
     np.save(folder / BANK, bank.astype(np.float32))
+    if step_bank is not None:
+        np.save(folder / STEP_BANK, np.asarray(step_bank, np.float16))
+
+
+def load_step_bank(folder: Path | str) -> np.ndarray:
+    """The encoder folder's step bank ``(S, 96)`` float32; refuses a missing or damaged file, naming it."""
+    path = Path(folder) / STEP_BANK
+    try:
+        steps = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise CheckpointError(f"{path}: missing or unreadable ({exc}); the match scorers need it: re-run "
+                              "`dvc repro tw_word_encoder`, or enrol with --scorer encoder") from None
+    if steps.ndim != 2 or steps.shape[1] != se.DIM or len(steps) < 100 or not np.isfinite(steps).all():
+        raise CheckpointError(f"{path}: shape {steps.shape} or values unfit, expected (N >= 100, {se.DIM}) finite")
+    return steps.astype(np.float32)
 
 
 def load_encoder(folder: Path | str) -> tuple[WordEncoder, dict, np.ndarray]:
@@ -167,9 +187,17 @@ class WindowEmbedder:
         w = model.config.window
         self.clock = StepClock(se.RATE, se.STEP, se.STEP, w, 1)
 
+    def steps(self, wave: np.ndarray, rate: int) -> np.ndarray:
+        """``(n,)`` mono audio -> ``(T, 96)`` frontend steps."""
+        return self.frontend(resample(np.asarray(wave, np.float32), rate, se.RATE)).T
+
     def embed_wave(self, wave: np.ndarray, rate: int) -> np.ndarray:
         """``(n,)`` mono audio -> ``(T - W + 1, dim)`` vectors (empty when shorter than a window)."""
-        steps = self.frontend(resample(np.asarray(wave, np.float32), rate, se.RATE)).T  # (T, 96)
+        return self.embed_steps(self.steps(wave, rate))
+
+    def embed_steps(self, steps: np.ndarray) -> np.ndarray:
+        """``(T, 96)`` frontend steps -> ``(T - W + 1, dim)`` vectors, vector ``t`` the window ending
+        at step ``t + W - 1`` (empty when shorter than a window)."""
         w = self.model.config.window
         if len(steps) < w:
             return np.zeros((0, self.model.config.dim), np.float32)

@@ -6,6 +6,8 @@ trigger word by embeddings can move as one piece.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, model_validator
 
 from tasks.config import StrictModel
@@ -73,6 +75,10 @@ class WordEncoderParams(StrictModel):
     match_early_s: float = Field(0.3, ge=0)
     evaluate_test: bool = True
     threads: int = Field(1, ge=1)
+    scorer: Literal["encoder", "match", "fused"] = "fused"
+    match_weight: float = Field(0.25, ge=0, le=1)
+    match_extra_steps: int = Field(4, ge=0, le=12)
+    step_bank_steps: int = Field(20000, ge=0)
 
     @model_validator(mode="after")
     def _words_apart(self) -> WordEncoderParams:
@@ -89,6 +95,8 @@ class WordEncoderParams(StrictModel):
                 raise ValueError(f"{name}: [{a}, {b}] must be a range inside {lo}-{hi} (percent)")
         if not 1 <= self.cut_steps[0] <= self.cut_steps[1]:
             raise ValueError("cut_steps: [min, max] steps, 1 <= min <= max")
+        if self.scorer != "encoder" and self.step_bank_steps < 100:
+            raise ValueError(f"scorer {self.scorer}: its rule needs a step bank, step_bank_steps >= 100")
         if any(not 0.5 <= s <= 2.0 for s in self.kokoro_speeds):
             raise ValueError("kokoro_speeds: each speed must be within 0.5-2.0")
         return self

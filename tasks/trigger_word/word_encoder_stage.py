@@ -7,6 +7,11 @@ train voices and by SVOX Pico variants (:func:`pico_plan`): a second engine, so 
 encoder learns is the word rather than one synthesiser's voice.
 Dev and test material: the split's own voices (espeak-ng voices never trained on, Kokoro
 voices) saying words never trained on, and the split's own backgrounds and real speech.
+
+Besides the encoder's own rule, the stage sets on dev the rule of each query-by-example scorer
+(:mod:`tasks.trigger_word.word_match`: the takes' frontend steps matched against the stream,
+alone or fused with the encoder), over a step bank of training strips it ships in the folder;
+``scorer`` names the one ``enrol-word`` uses by default.
 """
 
 from __future__ import annotations
@@ -43,7 +48,18 @@ from tasks.trigger_word.word_encoder import (
     with_cut_windows,
 )
 from tasks.trigger_word.word_encoder_config import VOCABULARY, WordEncoderParams
-from tasks.trigger_word.word_eval import curve, enrolments, negative_segments, pick_lambda, report
+from tasks.trigger_word.word_eval import (
+    curve,
+    enrolments,
+    match_scored,
+    negative_steps,
+    pick_lambda,
+    report,
+    scored_curve,
+    scored_rows,
+    summary,
+)
+from tasks.trigger_word.word_match import Scoring, step_bank
 
 log = logging.getLogger(__name__)
 
@@ -146,7 +162,8 @@ def make_bank(model: torch.nn.Module, ws: WindowSet, params: WordEncoderParams, 
 
 def run(out: Path, collect_dir: Path, split_dir: Path, params: WordEncoderParams, tts_grid: list[tuple[int, int]],
         seed: int) -> tuple[dict, list[dict], list[dict]]:
-    """Train into ``out`` (an empty folder); returns (metrics, training history, dev curve)."""
+    """Train into ``out`` (an empty folder); returns (metrics, training history, dev curves: a row per
+    scorer and rule parameter)."""
     t0 = time.perf_counter()
     torch.set_num_threads(params.threads)
     words = collected_words(collect_dir, split_dir)
@@ -166,26 +183,49 @@ def run(out: Path, collect_dir: Path, split_dir: Path, params: WordEncoderParams
     model, history = train_encoder(with_cut_windows(train, params.cut_fraction, params.cut_steps, seed), dev_set,
                                    params, seed)
     bank = make_bank(model, train, params, seed)
+    steps_bank = step_bank(train.steps, params.step_bank_steps) if params.step_bank_steps else None
     embedder = WindowEmbedder(model, params.threads)
     dev_enrols = enrolments(dev_pos, embedder, bank, bgs["dev"], params, seed)
-    dev_segs, dev_hours = negative_segments(dev_neg, embedder, bgs["dev"], params, seed)
+    dev_steps, dev_hours = negative_steps(dev_neg, embedder, bgs["dev"], params, seed)
+    dev_segs = [embedder.embed_steps(x) for x in dev_steps]
     dev_curve = curve(dev_enrols, dev_segs, dev_hours, embedder, params)
     lam = pick_lambda(dev_curve, params.target_fa_per_hour)
     log.info("word encoder: dev check done, lambda %.2f (%.0f s)", lam, time.perf_counter() - t0)
     metrics = {"lambda": lam, "train_takes": len(train.labels), "train_takes_pico": n_pico,
                "train_words": len(labels),
-               "best_epoch": int(np.argmin([h["dev_loss"] for h in history]) + 1)}
+               "best_epoch": int(np.argmin([h["dev_loss"] for h in history]) + 1), "scorer": params.scorer}
     metrics |= report(dev_enrols, dev_segs, dev_hours, embedder, lam, params, "dev")
+    curves = [{"scorer": "encoder", **q} for q in dev_curve]
+    scorers: dict[str, dict] = {}
+    for kind in ("match", "fused") if steps_bank is not None else ():
+        scoring = Scoring(kind, params.match_weight, params.match_extra_steps, True)
+        bank32 = steps_bank.astype(np.float32)
+        scored = match_scored(scoring, dev_enrols, dev_steps, dev_segs, embedder, bank32, params)
+        points = scored_curve(scored, dev_hours, embedder.clock, params)
+        k_lam = pick_lambda(points, params.target_fa_per_hour)
+        scorers[kind] = {"lambda": k_lam, "weight": scoring.weight, "extra": scoring.extra, "centred": True}
+        curves += [{"scorer": kind, **q} for q in points]
+        metrics[f"{kind}_lambda"] = k_lam
+        metrics |= summary(scored_rows(scored, k_lam, embedder.clock, params), dev_hours, f"{kind}_dev")
+        log.info("word encoder: %s scorer on dev, lambda %.3f (%.0f s)", kind, k_lam, time.perf_counter() - t0)
     if params.evaluate_test:
         test_pos, test_neg = eval_takes(words, "test", params, tts_grid, seed)
         enrols = enrolments(test_pos, embedder, bank, bgs["test"], params, seed)
-        segs, hours = negative_segments(test_neg, embedder, bgs["test"], params, seed)
+        test_steps, hours = negative_steps(test_neg, embedder, bgs["test"], params, seed)
+        segs = [embedder.embed_steps(x) for x in test_steps]
         metrics |= report(enrols, segs, hours, embedder, lam, params, "test")
-    rule = {"lambda": lam, "bank_quantile": params.bank_quantile, "agree_quantile": params.agree_quantile}
+        if params.scorer in scorers:  # the scorer that ships, at its dev lambda
+            sc = scorers[params.scorer]
+            scored = match_scored(Scoring(params.scorer, sc["weight"], sc["extra"], True), enrols, test_steps, segs,
+                                  embedder, steps_bank.astype(np.float32), params)
+            metrics |= summary(scored_rows(scored, sc["lambda"], embedder.clock, params), hours,
+                               f"{params.scorer}_test")
+    rule = {"lambda": lam, "bank_quantile": params.bank_quantile, "agree_quantile": params.agree_quantile,
+            "scorer": params.scorer, "scorers": scorers}
     save_encoder(out, model, bank, rule, {"jitter_steps": params.jitter_steps, "train_words": sorted(labels),
                                           "held_out_words": sorted({*params.held_out_words, *params.dev_words,
                                                                     *params.test_words}),
-                                          "metrics": metrics, "seed": seed})
+                                          "metrics": metrics, "seed": seed}, steps_bank)
     # The wall time goes to the log, not the metrics: same params and seed, same bytes.
     log.info("word encoder: trained and checked in %.1f s", time.perf_counter() - t0)
-    return metrics, history, dev_curve
+    return metrics, history, curves

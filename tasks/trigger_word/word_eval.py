@@ -16,11 +16,24 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tasks.trigger_word.detection import detect, match, poisson_rate_interval, wilson_interval
-from tasks.trigger_word.enrol import centroid, rule_threshold, take_vectors, threshold_parts
+from tasks.trigger_word.detection import (
+    StepClock,
+    detect,
+    match,
+    poisson_rate_interval,
+    wilson_interval,
+)
+from tasks.trigger_word.enrol import (
+    centroid,
+    enrolled_takes,
+    match_rule_parts,
+    rule_threshold,
+    threshold_parts,
+)
 from tasks.trigger_word.word_data import RATE, Take, background_slice, mix_word
 from tasks.trigger_word.word_encoder import WindowEmbedder
 from tasks.trigger_word.word_encoder_config import WordEncoderParams
+from tasks.trigger_word.word_match import EnrolledTakes, Scoring, bank_centre, stream_scores
 
 CLIP_S = 4.5
 END_S = (2.4, 4.0)  # where a positive word ends in its clip
@@ -40,6 +53,8 @@ class Enrolment:
     positives: list[np.ndarray]  # per clip: (T, dim) vectors
     ends: list[float]  # per clip: the word's end, in s
     vectors: np.ndarray | None = None  # (K, dim) the enrolled takes' vectors
+    takes: EnrolledTakes | None = None  # the enrolled takes as the match scorers need them
+    clip_steps: list[np.ndarray] | None = None  # per clip: (T, 96) frontend steps
 
 
 def enrolments(takes: Sequence[Take], embedder: WindowEmbedder, bank: np.ndarray, backgrounds: Sequence[np.ndarray],
@@ -54,27 +69,35 @@ def enrolments(takes: Sequence[Take], embedder: WindowEmbedder, bank: np.ndarray
         if len(ts) <= params.enrol_takes:
             continue
         order = rng.permutation(len(ts))
-        enrol = [ts[i].wave for i in order[:params.enrol_takes]]
-        vectors = take_vectors(embedder, enrol, params.jitter_steps)
+        enrolled = enrolled_takes(embedder, [ts[i].wave for i in order[:params.enrol_takes]], params.jitter_steps)
+        vectors = enrolled.vectors
         self_cos, imp_cos = threshold_parts(vectors, bank, params.bank_quantile)
-        clips, ends = [], []
+        clips, ends, clip_steps = [], [], []
         for i in order[params.enrol_takes:]:
             level = float(rng.uniform(*params.background_db))
             x = background_slice(backgrounds, int(CLIP_S * RATE), rng, level)
             end = float(rng.uniform(*END_S))
             mix_word(x, ts[i].wave, int(end * RATE) - len(ts[i].wave), float(rng.uniform(*params.word_to_background_db)),
                      level)
-            clips.append(embedder.embed_wave(np.clip(x, -1, 1), RATE))
+            clip_steps.append(embedder.steps(np.clip(x, -1, 1), RATE))
+            clips.append(embedder.embed_steps(clip_steps[-1]))
             ends.append(end)
         out.append(Enrolment(word, group, group.split(":")[0], centroid(vectors), self_cos, imp_cos, clips, ends,
-                              vectors))
+                              vectors, enrolled, clip_steps))
     return out
 
 
 def negative_segments(takes: Sequence[Take], embedder: WindowEmbedder, backgrounds: Sequence[np.ndarray],
                       params: WordEncoderParams, seed: int) -> tuple[list[np.ndarray], float]:
-    """Vectors of negative-only audio: ``takes`` (shuffled) with 0.3-1.5 s gaps, in 30 s segments,
-    until ``negative_minutes``; returns (per segment (T, dim), hours counted)."""
+    """Vectors of negative-only audio (:func:`negative_steps`): (per segment (T, dim), hours counted)."""
+    steps, hours = negative_steps(takes, embedder, backgrounds, params, seed)
+    return [embedder.embed_steps(s) for s in steps], hours
+
+
+def negative_steps(takes: Sequence[Take], embedder: WindowEmbedder, backgrounds: Sequence[np.ndarray],
+                   params: WordEncoderParams, seed: int) -> tuple[list[np.ndarray], float]:
+    """Frontend steps of negative-only audio: ``takes`` (shuffled) with 0.3-1.5 s gaps, in 30 s
+    segments, until ``negative_minutes``; returns (per segment (T, 96), hours counted)."""
     rng = np.random.default_rng([seed, 12])
     order = list(rng.permutation(len(takes)))
     segments, seconds = [], 0.0
@@ -87,28 +110,42 @@ def negative_segments(takes: Sequence[Take], embedder: WindowEmbedder, backgroun
             w = takes[order.pop(0)].wave
             mix_word(x, w, pos, float(rng.uniform(*params.word_to_background_db)), level)
             pos += len(w) + int(rng.uniform(0.3, 1.5) * RATE)
-        segments.append(embedder.embed_wave(np.clip(x, -1, 1), RATE))
+        segments.append(embedder.steps(np.clip(x, -1, 1), RATE))
         seconds += SEGMENT_S - SETTLE_S
     return segments, seconds / 3600
+
+
+def detector_counts(threshold: float, positives: Sequence[np.ndarray], ends: Sequence[float],
+                    negatives: Sequence[np.ndarray], clock: StepClock, params: WordEncoderParams) -> tuple[int, int]:
+    """``(misses, false accepts)`` of one detector at ``threshold``, from its per-step scores of
+    each positive clip (the word ending at ``ends`` s) and of each negative segment (counted from
+    ``SETTLE_S`` on): the same rule for any scorer on ``clock``."""
+    refractory = int(round(params.refractory_s / clock.step_s))
+    misses = 0
+    for scores, end in zip(positives, ends, strict=True):
+        fired = clock.seconds(detect(scores, threshold, refractory))
+        found, _ = match(np.asarray(fired), [end], params.match_window_s, params.match_early_s)
+        misses += int(not found[0])
+    fas = 0
+    for scores in negatives:
+        settled = clock.seconds(np.arange(len(scores))) >= SETTLE_S
+        fas += int(settled[detect(scores, threshold, refractory)].sum())
+    return misses, fas
 
 
 def counts(enrols: Sequence[Enrolment], segments: Sequence[np.ndarray], embedder: WindowEmbedder, lam: float,
            params: WordEncoderParams) -> dict:
     """Misses and false accepts of every detector at rule parameter ``lam``."""
-    clock = embedder.clock
-    refractory = int(round(params.refractory_s / clock.step_s))
-    settle = [clock.seconds(np.arange(len(s))) >= SETTLE_S for s in segments]
     rows = []
     for e in enrols:
         thr = rule_threshold(e.self_cos, e.imp_cos, lam)
-        misses = 0
-        for vecs, end in zip(e.positives, e.ends, strict=True):
-            fired = clock.seconds(detect((1 + vecs @ e.mean) / 2, thr, refractory))
-            found, _ = match(np.asarray(fired), [end], params.match_window_s, params.match_early_s)
-            misses += int(not found[0])
-        fas = sum(int(ok[detect((1 + s @ e.mean) / 2, thr, refractory)].sum()) for s, ok in zip(segments, settle,
-                                                                                                 strict=True))
+        misses, fas = detector_counts(thr, [(1 + v @ e.mean) / 2 for v in e.positives], e.ends,
+                                      [(1 + s @ e.mean) / 2 for s in segments], embedder.clock, params)
         rows.append({"word": e.word, "engine": e.engine, "misses": misses, "positives": len(e.ends), "fas": fas})
+    return totals(rows)
+
+
+def totals(rows: list[dict]) -> dict:
     return {"rows": rows, "misses": sum(r["misses"] for r in rows), "positives": sum(r["positives"] for r in rows),
             "false_accepts": sum(r["fas"] for r in rows)}
 
@@ -141,12 +178,16 @@ def report(enrols: Sequence[Enrolment], segments: Sequence[np.ndarray], hours: f
            lam: float, params: WordEncoderParams, prefix: str) -> dict:
     """Figures at ``lam`` with 95% intervals (Wilson for the missed rate, Poisson for FA/h), overall
     and per engine."""
-    c = counts(enrols, segments, embedder, lam, params)
-    out: dict = {f"{prefix}_detectors": len(enrols), f"{prefix}_negative_hours_per_detector": round(hours, 4)}
-    groups = {"all": c["rows"]} | {e: [r for r in c["rows"] if r["engine"] == e] for e in sorted({r["engine"] for r in c["rows"]})}
-    for name, rows in groups.items():
-        k, n, fa = sum(r["misses"] for r in rows), sum(r["positives"] for r in rows), sum(r["fas"] for r in rows)
-        h = hours * max(len(rows), 1)
+    return summary(counts(enrols, segments, embedder, lam, params)["rows"], hours, prefix)
+
+
+def summary(rows: list[dict], hours: float, prefix: str) -> dict:
+    """Per-detector ``{"engine", "misses", "positives", "fas"}`` rows -> the report's figures."""
+    out: dict = {f"{prefix}_detectors": len(rows), f"{prefix}_negative_hours_per_detector": round(hours, 4)}
+    groups = {"all": rows} | {e: [r for r in rows if r["engine"] == e] for e in sorted({r["engine"] for r in rows})}
+    for name, mine in groups.items():
+        k, n, fa = sum(r["misses"] for r in mine), sum(r["positives"] for r in mine), sum(r["fas"] for r in mine)
+        h = hours * max(len(mine), 1)
         key = prefix if name == "all" else f"{prefix}_{name}"
         lo, hi = wilson_interval(k, n)
         flo, fhi = poisson_rate_interval(fa, h)
@@ -154,4 +195,55 @@ def report(enrols: Sequence[Enrolment], segments: Sequence[np.ndarray], hours: f
                 f"{key}_misses": k, f"{key}_positives": n,
                 f"{key}_false_accepts_per_hour": round(fa / max(h, 1e-9), 6),
                 f"{key}_false_accepts_per_hour_ci95": [round(flo, 6), round(fhi, 6)], f"{key}_false_accepts": fa}
+    return out
+
+
+@dataclass
+class Scored:
+    """One detector's per-step scores under a match scorer, and its rule's parts (score scale)."""
+
+    engine: str
+    positives: list[np.ndarray]
+    ends: list[float]
+    negatives: list[np.ndarray]
+    self_score: float
+    imp_score: float
+
+
+def match_scored(scoring: Scoring, enrols: Sequence[Enrolment], segment_steps: Sequence[np.ndarray],
+                 segments: Sequence[np.ndarray], embedder: WindowEmbedder, step_bank: np.ndarray,
+                 params: WordEncoderParams) -> list[Scored]:
+    """Every detector of the check scored by ``scoring`` (the enrolments' steps, the negative
+    segments' steps and vectors), with the rule's parts as enrol-word sets them."""
+    centre, w = bank_centre(step_bank), embedder.model.config.window
+    out = []
+    for e in enrols:
+        if e.takes is None or e.clip_steps is None:
+            raise ValueError("enrolments without frontend steps cannot be scored by a match scorer")
+        self_s, imp_s = match_rule_parts(scoring, e.takes, step_bank, embedder, params.bank_quantile)
+        pos = [stream_scores(scoring, e.takes, st, vc, centre, w) for st, vc in zip(e.clip_steps, e.positives,
+                                                                                     strict=True)]
+        neg = [stream_scores(scoring, e.takes, st, vc, centre, w) for st, vc in zip(segment_steps, segments,
+                                                                                     strict=True)]
+        out.append(Scored(e.engine, pos, e.ends, neg, self_s, imp_s))
+    return out
+
+
+def scored_rows(scored: Sequence[Scored], lam: float, clock: StepClock, params: WordEncoderParams) -> list[dict]:
+    rows = []
+    for d in scored:
+        thr = float(np.clip(d.imp_score + lam * (d.self_score - d.imp_score), 0.0, 1.0))
+        misses, fas = detector_counts(thr, d.positives, d.ends, d.negatives, clock, params)
+        rows.append({"engine": d.engine, "misses": misses, "positives": len(d.ends), "fas": fas})
+    return rows
+
+
+def scored_curve(scored: Sequence[Scored], hours: float, clock: StepClock, params: WordEncoderParams) -> list[dict]:
+    """As :func:`curve`, for a match scorer's detectors."""
+    out = []
+    for lam in LAMBDAS:
+        t = totals(scored_rows(scored, lam, clock, params))
+        out.append({"lambda": lam, "missed_rate": round(t["misses"] / max(t["positives"], 1), 6),
+                    "false_accepts_per_hour": round(t["false_accepts"] / max(hours * max(len(scored), 1), 1e-9), 6),
+                    "misses": t["misses"], "false_accepts": t["false_accepts"]})
     return out

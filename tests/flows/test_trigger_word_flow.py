@@ -522,6 +522,18 @@ def test_word_encoder_stage_trains_an_encoder_enrol_word_can_use(pipeline_run, t
     model, _, bank = load_encoder(root / "word_encoder")
     assert bank.shape == (100, model.config.dim)
     assert np.allclose(np.linalg.norm(bank, axis=1), 1.0, atol=1e-4)
+    # the query-by-example scorers: a rule set on dev for each, the default one also seen on test
+    from tasks.trigger_word.word_encoder import load_step_bank
+
+    assert load_step_bank(root / "word_encoder").shape[1] == 96
+    rule = doc["threshold_rule"]
+    assert rule["scorer"] == metrics["scorer"] == "fused" and set(rule["scorers"]) == {"match", "fused"}
+    assert rule["scorers"]["fused"] == {"lambda": metrics["fused_lambda"], "weight": 0.25, "extra": 4,
+                                        "centred": True}
+    assert {"match_dev_missed_rate", "fused_dev_missed_rate", "fused_dev_false_accepts_per_hour_ci95",
+            "fused_test_missed_rate"} <= set(metrics) and "match_test_missed_rate" not in metrics
+    curves = pd.read_csv(root / "reports" / "word_encoder_dev_curve.csv")
+    assert set(curves.scorer) == {"encoder", "match", "fused"}
 
 
 def test_window_head_trains_evaluates_and_detects(pipeline_run, tmp_path, capsys):

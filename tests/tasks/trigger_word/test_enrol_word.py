@@ -57,8 +57,12 @@ def encoder(tmp_path_factory) -> Path:
     idx = rng.integers(params.window_steps - 1, len(others), size=400)
     bank = embed_windows(model, windows(others, idx, params.window_steps, np.zeros(400, np.int64)))
     out = tmp_path_factory.mktemp("encoder") / "encoder"
-    save_encoder(out, model, bank, {"lambda": 0.3, "bank_quantile": 0.999, "agree_quantile": 0.99},
-                 {"jitter_steps": params.jitter_steps})
+    # The match scorers' rules and step bank ride along; the default scorer stays the encoder (an
+    # encoder folder that names none, as before the match scorers).
+    scorers = {k: {"lambda": 0.3, "weight": w, "extra": 4, "centred": True} for k, w in (("match", 0.0),
+                                                                                       ("fused", 0.25))}
+    save_encoder(out, model, bank, {"lambda": 0.3, "bank_quantile": 0.999, "agree_quantile": 0.99,
+                                    "scorers": scorers}, {"jitter_steps": params.jitter_steps}, step_bank=others)
     return out
 
 
@@ -152,3 +156,53 @@ def test_missing_or_damaged_encoder_files_are_named(encoder, user_takes, tmp_pat
     with pytest.raises(CheckpointError, match="word encoder folder not found"):
         main(["enrol-word", "--encoder", str(tmp_path / "nowhere"), "--out", str(tmp_path / "x"),
               *map(str, user_takes["kitchen"][:3])])
+
+
+@pytest.mark.parametrize("scorer", ["fused", "match"])
+def test_a_match_scorer_detector_finds_the_word_and_keeps_detects_output(encoder, user_takes, tmp_path, capsys,
+                                                                         scorer):
+    out = tmp_path / "kitchen-detector"
+    assert main(["enrol-word", "--encoder", str(encoder), "--out", str(out), "--scorer", scorer,
+                 *map(str, user_takes["kitchen"][:3])]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert set(summary) == {"out", "threshold", "takes", "skipped"} and 0 < summary["threshold"] < 1
+    doc = json.loads((out / "detector.json").read_text())
+    assert doc["scorer"]["kind"] == scorer and doc["threshold_parts"]["lambda"] == 0.3
+    parts = doc["threshold_parts"]
+    assert parts["impostor_score"] < doc["threshold"] < parts["self_score"]  # lambda 0.3: between the two
+    templates = np.load(out / "templates.npy")
+    assert templates.shape == (sum(doc["scorer"]["template_steps"]), 96) and len(doc["scorer"]["template_steps"]) == 3
+
+    found = pasted(tmp_path / "kitchen.wav", user_takes["kitchen-wave"][4].wave, 3.0, 1)  # a take not enrolled
+    other = pasted(tmp_path / "computer.wav", user_takes["computer-wave"][4].wave, 3.0, 2)
+    assert main(["detect", "--checkpoint", str(out), str(found), str(other)]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [line["file"] for line in lines] == [str(found), str(other)]
+    assert lines[0]["detections"] and all(2.6 <= d["time_s"] <= 4.0 for d in lines[0]["detections"]), lines[0]
+    assert lines[1]["detections"] == [], lines[1]
+    assert set(lines[0]["detections"][0]) == {"time_s", "score"}
+
+    # a damaged templates file is named when the detector loads
+    np.save(out / "templates.npy", templates[:-1])
+    with pytest.raises(DataError, match=r"templates\.npy.*does not fit"):
+        main(["detect", "--checkpoint", str(out), str(found)])
+
+
+def test_a_match_scorer_needs_its_rule_and_step_bank(encoder, user_takes, tmp_path):
+    import shutil
+
+    takes = [*map(str, user_takes["kitchen"][:3])]
+    old = tmp_path / "old-encoder"
+    shutil.copytree(encoder, old)
+    (old / "bank_steps.npy").unlink()
+    with pytest.raises(CheckpointError, match=r"bank_steps\.npy.*--scorer encoder"):
+        main(["enrol-word", "--encoder", str(old), "--out", str(tmp_path / "x"), "--scorer", "fused", *takes])
+    doc = json.loads((old / "config.json").read_text())
+    del doc["threshold_rule"]["scorers"]
+    (old / "config.json").write_text(json.dumps(doc))
+    with pytest.raises(DataError, match=r"config\.json: this word encoder has no rule for the 'match' scorer"):
+        main(["enrol-word", "--encoder", str(old), "--out", str(tmp_path / "x"), "--scorer", "match", *takes])
+    # without --scorer, an encoder folder that names no scorer enrols with the encoder, as before
+    assert main(["enrol-word", "--encoder", str(old), "--out", str(tmp_path / "y"), *takes]) == 0
+    assert json.loads((tmp_path / "y" / "detector.json").read_text())["scorer"] == {"kind": "encoder"}
+    assert not (tmp_path / "y" / "templates.npy").exists() and not (tmp_path / "x").exists()

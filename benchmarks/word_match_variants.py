@@ -1,0 +1,294 @@
+"""Experiment: query-by-example matching (subsequence DTW on the frontend's steps), alone and fused
+with the word encoder, against the encoder alone, on the word encoder's DEV check only.
+
+Run: ``python -m benchmarks.word_match_variants --cache DIR`` (after ``dvc checkout``: the
+shipped encoder folder and the collected words). It prepares once, with the stage's own
+functions and draws (:func:`eval_takes`, the enrolment and negative draws of
+:mod:`tasks.trigger_word.word_eval`), the dev check's enrolled takes, positive clips and negative
+segments as frontend steps and encoder vectors, and a step bank (strips of train-split words
+over train backgrounds, :func:`bank_takes`); then scores every variant on the same audio:
+threshold by the rule ``tau = imp + lambda (self - imp)`` on that scorer's own scale, with
+``imp`` the ``bank_quantile`` of its scores over the step bank and ``self`` the takes' mean
+leave-one-out score, lambda chosen on dev. Test is never touched here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from tasks.config import load_params
+from tasks.trigger_word.config import Layout, TriggerWordParams
+from tasks.trigger_word.enrol import in_context, take_vectors, threshold_parts
+from tasks.trigger_word.lexicon import lexicon_words
+from tasks.trigger_word.word_data import (
+    RATE,
+    Take,
+    background_slice,
+    collected_words,
+    mix_word,
+    pico_takes,
+    read_take,
+    strip_steps,
+    windows,
+)
+from tasks.trigger_word.word_encoder import WindowEmbedder, embed_windows, load_encoder
+from tasks.trigger_word.word_encoder_config import WordEncoderParams
+from tasks.trigger_word.word_encoder_stage import eval_takes, split_backgrounds
+from tasks.trigger_word.word_eval import (
+    CLIP_S,
+    END_S,
+    LAMBDAS,
+    SEGMENT_S,
+    SETTLE_S,
+    detector_counts,
+    pick_lambda,
+)
+from tasks.trigger_word.word_match import (
+    EnrolledTakes,
+    Scoring,
+    bank_centre,
+    self_score,
+    stream_scores,
+    template_span,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Prepared:
+    """One detector of the dev check: its enrolled takes and its positive clips as frontend steps."""
+
+    word: str
+    engine: str
+    takes: EnrolledTakes
+    clip_steps: list[np.ndarray]  # per positive clip: (T, 96)
+    ends: list[float]
+
+
+def bank_takes(words, p: WordEncoderParams, seed: int, n_collected: int = 400, n_pico: int = 400) -> list[Take]:
+    """Train-split words for the step bank: collected takes and SVOX Pico lexicon words (cheap to make)."""
+    rng = np.random.default_rng([seed, 31])
+    held = {w.lower() for w in (*p.held_out_words, *p.dev_words, *p.test_words)}
+    train = words[(words.split == "train") & ~words.text.isin(held) & (words.text != "")]
+    rows = [train.iloc[int(i)] for i in sorted(rng.choice(len(train), min(n_collected, len(train)), replace=False))]
+    takes = [read_take(r.path, r.text, r.group, r.sample_rate) for r in rows]
+    lex = lexicon_words(p.lexicon_words or 2000, held)
+    pick = sorted(rng.choice(len(lex), min(n_pico, len(lex)), replace=False))
+    plan = [(lex[i], ("en-US", "en-GB")[k % 2], int(rng.integers(60, 161)), int(rng.integers(70, 151)))
+            for k, i in enumerate(pick)]
+    return takes + pico_takes(plan)
+
+
+def prepare(layout: Layout, p: WordEncoderParams, grid, seed: int, cache: Path, encoder_dir: Path) -> dict:
+    path = cache / f"match_dev-{p.negative_minutes:g}min.npz"
+    model, doc, bank = load_encoder(encoder_dir)
+    embedder = WindowEmbedder(model, p.threads)
+    if path.is_file():
+        with np.load(path, allow_pickle=False) as z:
+            return {"doc": doc, "bank": bank, "embedder": embedder, **{k: z[k] for k in z.files}}
+    t0 = time.perf_counter()
+    words = collected_words(layout.collect, layout.split)
+    bgs = split_backgrounds(layout.collect, layout.split, "dev")
+    pos, neg = eval_takes(words, "dev", p, grid, seed)
+    log.info("dev takes: %d positives, %d negatives (%.0f s)", len(pos), len(neg), time.perf_counter() - t0)
+    frontend = embedder.frontend
+    out: dict = {}
+    # Enrolments: the same draws as word_eval.enrolments.
+    by_key: dict[tuple[str, str], list[Take]] = {}
+    for t in pos:
+        by_key.setdefault((t.group, t.text), []).append(t)
+    rng = np.random.default_rng([seed, 11])
+    det, clips, clip_det, clip_end, enr, enr_det, enr_span, waves = [], [], [], [], [], [], [], []
+    for (group, word), ts in sorted(by_key.items()):
+        if len(ts) <= p.enrol_takes:
+            continue
+        d = len(det)
+        det.append(f"{group.split(':')[0]}|{word}")
+        order = rng.permutation(len(ts))
+        waves.append([ts[i].wave for i in order[:p.enrol_takes]])
+        for i in order[:p.enrol_takes]:
+            x, end = in_context(ts[i].wave)
+            enr.append(frontend(x).T)
+            enr_det.append(d)
+            enr_span.append(template_span(end - len(ts[i].wave), end))
+        for i in order[p.enrol_takes:]:
+            level = float(rng.uniform(*p.background_db))
+            x = background_slice(bgs, int(CLIP_S * RATE), rng, level)
+            end = float(rng.uniform(*END_S))
+            mix_word(x, ts[i].wave, int(end * RATE) - len(ts[i].wave), float(rng.uniform(*p.word_to_background_db)),
+                     level)
+            clips.append(frontend(np.clip(x, -1, 1)).T)
+            clip_det.append(d)
+            clip_end.append(end)
+    vecs = np.concatenate([take_vectors(embedder, w, p.jitter_steps) for w in waves])
+    # Negative segments: the same draws as word_eval.negative_segments.
+    rng = np.random.default_rng([seed, 12])
+    order = list(rng.permutation(len(neg)))
+    segs, seconds, n = [], 0.0, int(SEGMENT_S * RATE)
+    while order and seconds < p.negative_minutes * 60:
+        level = float(rng.uniform(*p.background_db))
+        x = background_slice(bgs, n, rng, level)
+        at = int(rng.uniform(0.3, 1.5) * RATE)
+        while order and at + len(neg[order[0]].wave) < n:
+            w = neg[order.pop(0)].wave
+            mix_word(x, w, at, float(rng.uniform(*p.word_to_background_db)), level)
+            at += len(w) + int(rng.uniform(0.3, 1.5) * RATE)
+        segs.append(frontend(np.clip(x, -1, 1)).T)
+        seconds += SEGMENT_S - SETTLE_S
+    log.info("dev check through the frontend (%.0f s)", time.perf_counter() - t0)
+    tbgs = split_backgrounds(layout.collect, layout.split, "train")
+    btakes = bank_takes(words, p, seed)
+    bank_steps, _ = strip_steps(frontend, btakes, tbgs, np.random.default_rng([seed, 32]), p.word_to_background_db,
+                                p.background_db)
+    log.info("step bank: %d takes, %d steps (%.0f s)", len(btakes), len(bank_steps), time.perf_counter() - t0)
+
+    def flat(name: str, arrays: list[np.ndarray]) -> None:
+        out[f"{name}_steps"] = np.concatenate(arrays)
+        out[f"{name}_len"] = np.asarray([len(a) for a in arrays])
+
+    flat("enrol", enr)
+    flat("clip", clips)
+    flat("seg", segs)
+    out |= {"det": np.asarray(det), "enrol_det": np.asarray(enr_det), "enrol_span": np.asarray(enr_span),
+            "enrol_vectors": vecs, "clip_det": np.asarray(clip_det), "clip_end": np.asarray(clip_end),
+            "hours": np.asarray(seconds / 3600), "bank_steps": bank_steps.astype(np.float32)}
+    np.savez(path, **out)
+    return {"doc": doc, "bank": bank, "embedder": embedder, **out}
+
+
+def _split(z: dict, name: str) -> list[np.ndarray]:
+    return np.split(z[f"{name}_steps"], np.cumsum(z[f"{name}_len"])[:-1])
+
+
+def encoder_vectors(model, steps: np.ndarray) -> np.ndarray:
+    w = model.config.window
+    if len(steps) < w:
+        return np.zeros((0, model.config.dim), np.float32)
+    idx = np.arange(w - 1, len(steps))
+    return embed_windows(model, windows(steps, idx, w, np.zeros(len(idx), np.int64)))
+
+
+def detectors(z: dict) -> list[Prepared]:
+    enrol, clips = _split(z, "enrol"), _split(z, "clip")
+    out = []
+    for d, name in enumerate(z["det"]):
+        engine, word = str(name).split("|")
+        ix = np.flatnonzero(z["enrol_det"] == d)
+        cx = np.flatnonzero(z["clip_det"] == d)
+        takes = EnrolledTakes(z["enrol_vectors"][ix], [enrol[i] for i in ix],
+                              [(int(z["enrol_span"][i][0]), int(z["enrol_span"][i][1])) for i in ix])
+        out.append(Prepared(word, engine, takes, [clips[i] for i in cx], [float(z["clip_end"][i]) for i in cx]))
+    return out
+
+
+def scoring_of(v: dict) -> Scoring:
+    return Scoring(v["kind"], float(v.get("weight", 0.5)), int(v.get("extra", 0)), bool(v.get("centre", True)))
+
+
+def run_variant(v: dict, dets: list[Prepared], clip_vecs: list[list[np.ndarray]], seg_streams, bank_stream, z: dict,
+                p: WordEncoderParams, centre, embedder) -> dict:
+    window = embedder.model.config.window
+    t0 = time.perf_counter()
+    rows = []
+    sc = scoring_of(v)
+    c = centre if sc.centred else None
+    for di, e in enumerate(dets):
+        pos = [stream_scores(sc, e.takes, st, vc, c, window) for st, vc in zip(e.clip_steps, clip_vecs[di],
+                                                                                strict=True)]
+        neg = [stream_scores(sc, e.takes, st, vc, c, window) for st, vc in seg_streams]
+        if sc.kind == "encoder" and v.get("rule") == "vectors":  # the shipped rule, on the vector bank
+            self_cos, imp_cos = threshold_parts(e.takes.vectors, z["bank"], p.bank_quantile)
+            self_s, imp_s = (1 + self_cos) / 2, (1 + imp_cos) / 2
+        else:
+            imp_s = float(np.quantile(stream_scores(sc, e.takes, *bank_stream, c, window), p.bank_quantile))
+            self_s = self_score(sc, e.takes, lambda st: encoder_vectors(embedder.model, st), c, window)
+        rows.append({"word": e.word, "engine": e.engine, "pos": pos, "neg": neg, "ends": e.ends, "self": self_s,
+                     "imp": imp_s, "positives": len(e.ends)})
+    score_s = time.perf_counter() - t0
+    hours = float(z["hours"])
+    points = []
+    for lam in LAMBDAS:
+        mis = fas = 0
+        for r in rows:
+            thr = float(np.clip(r["imp"] + lam * (r["self"] - r["imp"]), 0, 1))
+            m, f = detector_counts(thr, r["pos"], r["ends"], r["neg"], embedder.clock, p)
+            mis, fas = mis + m, fas + f
+        n = sum(r["positives"] for r in rows)
+        points.append({"lambda": lam, "missed_rate": round(mis / n, 6), "false_accepts_per_hour":
+                       round(fas / (hours * len(rows)), 6), "misses": mis, "false_accepts": fas})
+    lam = pick_lambda(points, p.target_fa_per_hour)
+    at = next(q for q in points if q["lambda"] == lam)
+    out = {"variant": v, "lambda": lam, "dev_missed_rate": at["missed_rate"],
+           "dev_false_accepts_per_hour": at["false_accepts_per_hour"], "dev_misses": at["misses"],
+           "dev_false_accepts": at["false_accepts"], "positives": sum(r["positives"] for r in rows),
+           "detectors": len(rows), "score_seconds": round(score_s, 1)}
+    thr_at = {id(r): float(np.clip(r["imp"] + lam * (r["self"] - r["imp"]), 0, 1)) for r in rows}
+    for engine in sorted({r["engine"] for r in rows}):
+        mine = [r for r in rows if r["engine"] == engine]
+        mf = [detector_counts(thr_at[id(r)], r["pos"], r["ends"], r["neg"], embedder.clock, p) for r in mine]
+        out[f"dev_{engine}"] = {"detectors": len(mine), "misses": sum(m for m, _ in mf),
+                                "positives": sum(r["positives"] for r in mine), "false_accepts": sum(f for _, f in mf)}
+    out["negative_hours_per_detector"] = round(hours, 4)
+    for target in (0.5, 1.0, 2.0, 5.0):
+        ok = [q for q in points if q["false_accepts_per_hour"] <= target]
+        best = min(ok, key=lambda q: (q["missed_rate"], q["false_accepts_per_hour"])) if ok else None
+        out[f"best_at_{target}"] = [best["missed_rate"], best["false_accepts_per_hour"]] if best else None
+    # one global threshold (not a rule): the best point at <= 1 FA/h, for reference
+    grid = np.linspace(0.5, 1.0, 201)
+    glob = []
+    for thr in grid:
+        mis = fas = 0
+        for r in rows:
+            m, f = detector_counts(float(thr), r["pos"], r["ends"], r["neg"], embedder.clock, p)
+            mis, fas = mis + m, fas + f
+        glob.append((mis / out["positives"], fas / (hours * len(rows)), float(thr)))
+    ok = [g for g in glob if g[1] <= 1.0]
+    out["global_best_at_1.0"] = [round(x, 4) for x in min(ok)] if ok else None
+    out["curve"] = points
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--params", default="params.yaml")
+    ap.add_argument("--cache", type=Path, required=True)
+    ap.add_argument("--encoder", type=Path, default=None)
+    ap.add_argument("--negative-minutes", type=float, default=None, help="more negatives than params.yaml's")
+    ap.add_argument("variants", nargs="*", help="JSON objects: {kind: encoder|match|fused, weight, extra, centre}")
+    args = ap.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    base, params = load_params(args.params, "trigger_word", TriggerWordParams)
+    layout = Layout(base.data_dir)
+    grid = [(r, q) for r in params.collect.tts.rates for q in params.collect.tts.pitches]
+    p = params.word_encoder
+    if args.negative_minutes is not None:
+        p = p.model_copy(update={"negative_minutes": args.negative_minutes})
+    torch.set_num_threads(p.threads)
+    args.cache.mkdir(parents=True, exist_ok=True)
+    z = prepare(layout, p, grid, base.seed, args.cache, args.encoder or layout.word_encoder)
+    embedder = z["embedder"]
+    dets = detectors(z)
+    clip_vecs = [[encoder_vectors(embedder.model, s) for s in e.clip_steps] for e in dets]
+    seg_steps = _split(z, "seg")
+    seg_streams = [(s, encoder_vectors(embedder.model, s)) for s in seg_steps]
+    bank_stream = (z["bank_steps"], encoder_vectors(embedder.model, z["bank_steps"]))
+    centre = bank_centre(z["bank_steps"])
+    specs = [json.loads(s) for s in args.variants] or [{"kind": "encoder", "rule": "vectors"}]
+    for v in specs:
+        r = run_variant(v, dets, clip_vecs, seg_streams, bank_stream, z, p, centre, embedder)
+        with open(args.cache / "match_results.jsonl", "a") as f:
+            f.write(json.dumps(r) + "\n")
+        log.info("%s", json.dumps({k: r[k] for k in r if k != "curve"}))
+
+
+if __name__ == "__main__":
+    main()
