@@ -27,7 +27,8 @@ ROOT = Path(__file__).resolve().parents[1]
 # Dotted key -> value, applied over params.yaml.
 PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
     "params-full.yaml": ("Full scale of the default (CPU) settings (batch size and learning rate were "
-                         "measured with the log-mel features): every voice, more rates and pitches, "
+                         "chosen with the log-mel features; on the frontend they trained no worse than batch 32 "
+                         "at 6,000 clips, docs/experiments.md): every voice, more rates and pitches, "
                          "24 times the training clips in batches of 128, 16 hours of negative audio "
                          "per split.", {
         "trigger_word.collect.tts.voices": 0,
@@ -37,8 +38,9 @@ PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
         "trigger_word.synthesize.clips": {"train": 48000, "dev": 600, "test": 600},
         "trigger_word.train.epochs": 13,
         # Batches of 128 train more clips per second than batches of 32 or 64 on two cores
-        # (benchmarks.trigger_word_training), so 48,000 clips x 13 epochs fit in 28 minutes.
-        # The demo keeps 32: it has few clips, so it needs the steps.
+        # (benchmarks.trigger_word_training), so 48,000 clips x 13 epochs fit in 28 minutes with
+        # log-mel. On the frontend, 1.4x batch 32's rate; 30 minutes is an estimate there (never
+        # trained at full scale; docs/experiments.md). The demo keeps 32: few clips need the steps.
         "trigger_word.train.batch_size": 128,
         "trigger_word.train.learning_rate": 0.006,
         "trigger_word.evaluate.negative_minutes": 960.0,
