@@ -137,18 +137,24 @@ def dev_scores(checkpoint: Path, layout: Layout, tw: TriggerWordParams, seed: in
             "parameters": sum(p.numel() for p in model.parameters())}
 
 
-def with_overrides(raw: dict, overrides: list[str]) -> dict:
+def with_sets(raw: dict, sets: list[str], under: str = "") -> dict:
+    """A copy of ``raw`` with each ``key=value`` (dotted key, under ``under.`` when given; value in
+    YAML) set; a key not already there stops with its name."""
     raw = json.loads(json.dumps(raw))
-    for item in overrides:
+    for item in sets:
         key, value = item.split("=", 1)
-        node = raw["trigger_word"]
-        *path, last = key.split(".")
+        *path, last = f"{under}.{key}".split(".") if under else key.split(".")
+        node = raw
         for k in path:
             node = node[k]
         if last not in node:
-            raise SystemExit(f"unknown key trigger_word.{key}")
+            raise SystemExit(f"unknown key {'.'.join([*path, last])}")
         node[last] = yaml.safe_load(value)
     return raw
+
+
+def with_overrides(raw: dict, overrides: list[str]) -> dict:
+    return with_sets(raw, overrides, under="trigger_word")
 
 
 def main(argv: list[str] | None = None) -> None:

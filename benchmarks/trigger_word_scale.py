@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from benchmarks.trigger_word_head_sweep import with_sets
 from tasks.audio.tts import Utterance, Voice
 from tasks.config import BaseParams, read_yaml, validate_section
 from tasks.io import read_parquet, write_json, write_parquet
@@ -106,20 +107,6 @@ def extend_manifests(collect: Path, added: pd.DataFrame) -> None:
         counts[name] = len(new)
     (collect / "summary.json").unlink()
     write_json(collect / "summary.json", counts | {"added_train_only": len(added)})
-
-
-def with_sets(raw: dict, sets: list[str]) -> dict:
-    raw = json.loads(json.dumps(raw))
-    for item in sets:
-        key, value = item.split("=", 1)
-        *path, last = key.split(".")
-        node = raw
-        for k in path:
-            node = node[k]
-        if last not in node:
-            raise SystemExit(f"--set {key}: not in the params file")
-        node[last] = yaml.safe_load(value)
-    return raw
 
 
 def plan_items(tw: TriggerWordParams, seed: int, train_groups: set[str], extra_voices: int, rates: list[int],

@@ -46,9 +46,8 @@ from tasks.trigger_word.word_eval import (
     CLIP_S,
     END_S,
     LAMBDAS,
-    SEGMENT_S,
-    SETTLE_S,
     detector_counts,
+    negative_steps,
     pick_lambda,
 )
 from tasks.trigger_word.word_match import (
@@ -130,20 +129,7 @@ def prepare(layout: Layout, p: WordEncoderParams, grid, seed: int, cache: Path, 
             clip_det.append(d)
             clip_end.append(end)
     vecs = np.concatenate([take_vectors(embedder, w, p.jitter_steps) for w in waves])
-    # Negative segments: the same draws as word_eval.negative_segments.
-    rng = np.random.default_rng([seed, 12])
-    order = list(rng.permutation(len(neg)))
-    segs, seconds, n = [], 0.0, int(SEGMENT_S * RATE)
-    while order and seconds < p.negative_minutes * 60:
-        level = float(rng.uniform(*p.background_db))
-        x = background_slice(bgs, n, rng, level)
-        at = int(rng.uniform(0.3, 1.5) * RATE)
-        while order and at + len(neg[order[0]].wave) < n:
-            w = neg[order.pop(0)].wave
-            mix_word(x, w, at, float(rng.uniform(*p.word_to_background_db)), level)
-            at += len(w) + int(rng.uniform(0.3, 1.5) * RATE)
-        segs.append(frontend(np.clip(x, -1, 1)).T)
-        seconds += SEGMENT_S - SETTLE_S
+    segs, hours = negative_steps(neg, embedder, bgs, p, seed)
     log.info("dev check through the frontend (%.0f s)", time.perf_counter() - t0)
     tbgs = split_backgrounds(layout.collect, layout.split, "train")
     btakes = bank_takes(words, p, seed)
@@ -160,7 +146,7 @@ def prepare(layout: Layout, p: WordEncoderParams, grid, seed: int, cache: Path, 
     flat("seg", segs)
     out |= {"det": np.asarray(det), "enrol_det": np.asarray(enr_det), "enrol_span": np.asarray(enr_span),
             "enrol_vectors": vecs, "clip_det": np.asarray(clip_det), "clip_end": np.asarray(clip_end),
-            "hours": np.asarray(seconds / 3600), "bank_steps": bank_steps.astype(np.float32)}
+            "hours": np.asarray(hours), "bank_steps": bank_steps.astype(np.float32)}
     np.savez(path, **out)
     return {"doc": doc, "bank": bank, "embedder": embedder, **out}
 
