@@ -7,7 +7,8 @@ Run (after the default pipeline has made its data)::
     python -m benchmarks.trigger_word_head_sweep --out DIR \\
         --variant "window: train.model.head=window" \\
         --variant "window-mixup: train.model.head=window train.mixup_alpha=0.3" \\
-        [--checkpoint data/trigger_word/train/checkpoint]
+        [--checkpoint data/trigger_word/train/checkpoint] \\
+        [--ensemble "seeds: CHECKPOINT CHECKPOINT CHECKPOINT" [--ensemble-mode logit|prob]]
 
 Each variant is params.yaml with ``key=value`` overrides (values in YAML) under
 ``trigger_word``. Like the evaluate stage: the threshold is chosen on the in-engine dev split
@@ -30,6 +31,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import yaml
+from torch import nn
 
 from models.trigger_word_heads import load_head
 from tasks.config import BaseParams, read_yaml, validate_section
@@ -86,11 +88,40 @@ def curve_at(curve, fa: float) -> float:
     return min((p.false_reject_rate for p in curve if p.false_accepts_per_hour <= fa), default=1.0)
 
 
-def dev_scores(checkpoint: Path, layout: Layout, tw: TriggerWordParams, seed: int, work: Path,
-               cache: dict[str, np.ndarray]) -> dict:
-    """The evaluate stage's dev figures (in-engine and cross-engine) of one checkpoint."""
+class MeanHead(nn.Module):
+    """Heads trained on the same features (one normaliser), as one: the mean of their per-step
+    logits, or with ``mode="prob"`` the logit of their mean probability."""
+
+    def __init__(self, heads: list[nn.Module], mode: str = "logit"):
+        super().__init__()
+        self.heads, self.mode, self.config = nn.ModuleList(heads), mode, heads[0].config
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        logits = torch.stack([h(x) for h in self.heads])
+        if self.mode == "logit":
+            return logits.mean(0)
+        p = torch.sigmoid(logits).mean(0).clamp(1e-7, 1 - 1e-7)
+        return torch.log(p) - torch.log1p(-p)
+
+
+def load_heads(checkpoints: list[Path], mode: str) -> tuple[nn.Module, dict]:
+    """One head, or a :class:`MeanHead` of several whose normalisers agree; (model, first config)."""
+    loaded = [load_head(c) for c in checkpoints]
+    first = loaded[0][1]
+    for c, (_, doc) in zip(checkpoints[1:], loaded[1:], strict=True):
+        if doc["normaliser"] != first["normaliser"] or doc["features"] != first["features"]:
+            raise SystemExit(f"{c}: trained on other features than {checkpoints[0]}; an ensemble needs one normaliser")
+    return (loaded[0][0] if len(loaded) == 1 else MeanHead([m for m, _ in loaded], mode)), first
+
+
+def dev_scores(checkpoint: Path | list[Path], layout: Layout, tw: TriggerWordParams, seed: int, work: Path,
+               cache: dict[str, np.ndarray], mode: str = "logit") -> dict:
+    """The evaluate stage's dev figures (in-engine and cross-engine) of one checkpoint, or of the
+    mean of several (``mode``: "logit" or "prob")."""
     ev = tw.evaluate
-    model, doc = load_head(checkpoint)
+    checkpoints = [Path(c) for c in checkpoint] if isinstance(checkpoint, list) else [Path(checkpoint)]
+    model, doc = load_heads(checkpoints, mode)
+    checkpoint = checkpoints[0]
     meta = {**doc["features"], **doc["normaliser"]}
     scorer = CachedScorer(model, feature_spec(meta, str(checkpoint)), normaliser(meta), cache)
     clips = read_clips(layout.clips)
@@ -163,6 +194,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--params", type=Path, default=Path("params.yaml"))
     parser.add_argument("--variant", action="append", default=[], help='"name: key=value key=value"')
     parser.add_argument("--checkpoint", type=Path, action="append", default=[], help="score this one as it is")
+    parser.add_argument("--ensemble", action="append", default=[],
+                        help='"name: CHECKPOINT CHECKPOINT ...": score the mean of these heads (same features)')
+    parser.add_argument("--ensemble-mode", choices=["logit", "prob"], default="logit",
+                        help="average the heads' logits, or their probabilities")
     parser.add_argument("--train-seed", type=int, default=None,
                         help="seed of the training run alone (default base.seed; the data and the scoring keep it)")
     args = parser.parse_args(argv)
@@ -173,6 +208,16 @@ def main(argv: list[str] | None = None) -> None:
     layout = Layout(base.data_dir)
     cache_path = args.out / "features.npz"
     cache = dict(np.load(cache_path)) if cache_path.is_file() else {}
+    for item in args.ensemble:
+        name, paths = item.split(":", 1)
+        tw = validate_section(raw, "trigger_word", TriggerWordParams, args.params)
+        torch.set_num_threads(tw.evaluate.threads)
+        row = {"name": name.strip(), "ensemble": paths.split(), "mode": args.ensemble_mode,
+               **dev_scores([Path(p) for p in paths.split()], layout, tw, base.seed, args.out, cache, args.ensemble_mode)}
+        np.savez(cache_path, **cache)
+        with (args.out / "results.jsonl").open("a") as f:
+            f.write(json.dumps(row) + "\n")
+        print(json.dumps(row), flush=True)
     jobs = [(str(c), None) for c in args.checkpoint] + [tuple(v.split(":", 1)) for v in args.variant]
     for name, spec in jobs:
         tw = validate_section(raw, "trigger_word", TriggerWordParams, args.params)
