@@ -26,7 +26,7 @@ import torch
 
 from tasks.config import load_params
 from tasks.trigger_word.config import Layout, TriggerWordParams
-from tasks.trigger_word.enrol import in_context, take_vectors, threshold_parts
+from tasks.trigger_word.enrol import enrolled_takes, in_context, take_vectors, threshold_parts
 from tasks.trigger_word.lexicon import lexicon_words
 from tasks.trigger_word.word_data import (
     RATE,
@@ -54,9 +54,14 @@ from tasks.trigger_word.word_match import (
     EnrolledTakes,
     Scoring,
     bank_centre,
+    combined,
+    self_near_end,
     self_score,
     stream_scores,
+    template_norms,
+    template_scores,
     template_span,
+    unit,
 )
 
 log = logging.getLogger(__name__)
@@ -71,6 +76,8 @@ class Prepared:
     takes: EnrolledTakes
     clip_steps: list[np.ndarray]  # per positive clip: (T, 96)
     ends: list[float]
+    waves: list[np.ndarray]  # the enrolled takes (16 kHz, trimmed)
+    snr: list[float]  # per positive clip: the word's level above the background (dB)
 
 
 def bank_takes(words, p: WordEncoderParams, seed: int, n_collected: int = 400, n_pico: int = 400) -> list[Take]:
@@ -88,7 +95,7 @@ def bank_takes(words, p: WordEncoderParams, seed: int, n_collected: int = 400, n
 
 
 def prepare(layout: Layout, p: WordEncoderParams, grid, seed: int, cache: Path, encoder_dir: Path) -> dict:
-    path = cache / f"match_dev-{p.negative_minutes:g}min.npz"
+    path = cache / f"match_dev-{p.negative_minutes:g}min-v2.npz"
     model, doc, bank = load_encoder(encoder_dir)
     embedder = WindowEmbedder(model, p.threads)
     if path.is_file():
@@ -106,7 +113,7 @@ def prepare(layout: Layout, p: WordEncoderParams, grid, seed: int, cache: Path, 
     for t in pos:
         by_key.setdefault((t.group, t.text), []).append(t)
     rng = np.random.default_rng([seed, 11])
-    det, clips, clip_det, clip_end, enr, enr_det, enr_span, waves = [], [], [], [], [], [], [], []
+    det, clips, clip_det, clip_end, enr, enr_det, enr_span, waves, snrs = [], [], [], [], [], [], [], [], []
     for (group, word), ts in sorted(by_key.items()):
         if len(ts) <= p.enrol_takes:
             continue
@@ -123,8 +130,8 @@ def prepare(layout: Layout, p: WordEncoderParams, grid, seed: int, cache: Path, 
             level = float(rng.uniform(*p.background_db))
             x = background_slice(bgs, int(CLIP_S * RATE), rng, level)
             end = float(rng.uniform(*END_S))
-            mix_word(x, ts[i].wave, int(end * RATE) - len(ts[i].wave), float(rng.uniform(*p.word_to_background_db)),
-                     level)
+            snrs.append(float(rng.uniform(*p.word_to_background_db)))
+            mix_word(x, ts[i].wave, int(end * RATE) - len(ts[i].wave), snrs[-1], level)
             clips.append(frontend(np.clip(x, -1, 1)).T)
             clip_det.append(d)
             clip_end.append(end)
@@ -144,8 +151,10 @@ def prepare(layout: Layout, p: WordEncoderParams, grid, seed: int, cache: Path, 
     flat("enrol", enr)
     flat("clip", clips)
     flat("seg", segs)
+    flat("wave", [w for ws in waves for w in ws])
     out |= {"det": np.asarray(det), "enrol_det": np.asarray(enr_det), "enrol_span": np.asarray(enr_span),
             "enrol_vectors": vecs, "clip_det": np.asarray(clip_det), "clip_end": np.asarray(clip_end),
+            "clip_snr": np.asarray(snrs),
             "hours": np.asarray(hours), "bank_steps": bank_steps.astype(np.float32)}
     np.savez(path, **out)
     return {"doc": doc, "bank": bank, "embedder": embedder, **out}
@@ -164,7 +173,7 @@ def encoder_vectors(model, steps: np.ndarray) -> np.ndarray:
 
 
 def detectors(z: dict) -> list[Prepared]:
-    enrol, clips = _split(z, "enrol"), _split(z, "clip")
+    enrol, clips, waves = _split(z, "enrol"), _split(z, "clip"), _split(z, "wave")
     out = []
     for d, name in enumerate(z["det"]):
         engine, word = str(name).split("|")
@@ -172,12 +181,78 @@ def detectors(z: dict) -> list[Prepared]:
         cx = np.flatnonzero(z["clip_det"] == d)
         takes = EnrolledTakes(z["enrol_vectors"][ix], [enrol[i] for i in ix],
                               [(int(z["enrol_span"][i][0]), int(z["enrol_span"][i][1])) for i in ix])
-        out.append(Prepared(word, engine, takes, [clips[i] for i in cx], [float(z["clip_end"][i]) for i in cx]))
+        out.append(Prepared(word, engine, takes, [clips[i] for i in cx], [float(z["clip_end"][i]) for i in cx],
+                            [waves[i] for i in ix], [float(z["clip_snr"][i]) for i in cx]))
     return out
 
 
 def scoring_of(v: dict) -> Scoring:
-    return Scoring(v["kind"], float(v.get("weight", 0.5)), int(v.get("extra", 0)), bool(v.get("centre", True)))
+    return Scoring(v["kind"], float(v.get("weight", 0.5)), int(v.get("extra", 0)), bool(v.get("centre", True)),
+                   int(v.get("top", 1)), bool(v.get("norm", False)), tuple(float(f) for f in v.get("speeds", ())),
+                   tuple(float(d) for d in v.get("noise_db", ())))
+
+
+@dataclass
+class PerTemplate:
+    """One detector's templates scored once on every stream of the check (each template apart), so
+    that scorers differing only in how templates combine (top, norm, weight) reuse the DTW."""
+
+    takes: EnrolledTakes
+    pos: list[np.ndarray]  # per clip: (K, T)
+    neg: list[np.ndarray]  # per segment: (K, T)
+    bank: np.ndarray  # (K, T_bank)
+    own: list[np.ndarray]  # per enrolled take: (K, T) on its own context
+
+
+def per_template(sc: Scoring, e: Prepared, seg_steps: list[np.ndarray], bank_steps: np.ndarray, centre, embedder,
+                 jitter: int) -> PerTemplate:
+    takes = enrolled_takes(embedder, e.waves, jitter, sc) if (sc.speeds or sc.noise_db) else e.takes
+    c = centre if sc.centred else None
+    tps = takes.templates(sc, c)
+    return PerTemplate(takes, [template_scores(tps, unit(s, c)) for s in e.clip_steps],
+                       [template_scores(tps, unit(s, c)) for s in seg_steps], template_scores(tps, unit(bank_steps, c)),
+                       [template_scores(tps, unit(takes.contexts[k], c)) for k in range(len(takes.vectors))])
+
+
+def combined_row(sc: Scoring, pt: PerTemplate, e: Prepared, clip_vecs, seg_vecs, bank_vecs, p: WordEncoderParams,
+                 window: int, embedder) -> dict:
+    """The detector's scores and rule parts under ``sc``, from its per-template scores: the same
+    functions as enrol-word and the stage (:func:`combined`, :func:`self_near_end`)."""
+    norms = template_norms(pt.bank) if sc.norm else None
+    mean = pt.takes.mean()
+
+    def enc(vecs: np.ndarray, m: np.ndarray = mean) -> np.ndarray:
+        return ((1.0 + vecs @ m) / 2).astype(np.float32)
+
+    pos = [combined(sc, x, enc(v), window, norms) for x, v in zip(pt.pos, clip_vecs, strict=True)]
+    neg = [combined(sc, x, enc(v), window, norms) for x, v in zip(pt.neg, seg_vecs, strict=True)]
+    imp_s = float(np.quantile(combined(sc, pt.bank, enc(bank_vecs), window, norms), p.bank_quantile))
+    own = []
+    for k, x in enumerate(pt.own):
+        keep = pt.takes.kept(k)
+        ctx = pt.takes.contexts[k]
+        s = combined(sc, x[keep], enc(encoder_vectors(embedder.model, ctx), pt.takes.mean(k)), window,
+                     norms[keep] if norms is not None else None)
+        own.append(self_near_end(s, pt.takes.spans[k][1], window))
+    return {"word": e.word, "engine": e.engine, "pos": pos, "neg": neg, "ends": e.ends, "snr": e.snr,
+            "self": float(np.mean(own)), "imp": imp_s, "positives": len(e.ends)}
+
+
+def run_family(vs: list[dict], dets: list[Prepared], clip_vecs, seg_steps, seg_vecs, bank_stream, z: dict,
+               p: WordEncoderParams, centre, embedder) -> list[dict]:
+    """Variants sharing their templates (kind match/fused; same extra, centring, speeds, noise):
+    the DTW once per detector, then each variant's combination."""
+    window = embedder.model.config.window
+    t0 = time.perf_counter()
+    base = scoring_of(vs[0])
+    rows: list[list[dict]] = [[] for _ in vs]
+    for di, e in enumerate(dets):
+        pt = per_template(base, e, seg_steps, bank_stream[0], centre, embedder, p.jitter_steps)
+        for vi, v in enumerate(vs):
+            rows[vi].append(combined_row(scoring_of(v), pt, e, clip_vecs[di], seg_vecs, bank_stream[1], p, window,
+                                         embedder))
+    dtw_s = time.perf_counter() - t0
+    return [figures(v, r, z, p, embedder, dtw_s) for v, r in zip(vs, rows, strict=True)]
 
 
 def run_variant(v: dict, dets: list[Prepared], clip_vecs: list[list[np.ndarray]], seg_streams, bank_stream, z: dict,
@@ -197,9 +272,14 @@ def run_variant(v: dict, dets: list[Prepared], clip_vecs: list[list[np.ndarray]]
         else:
             imp_s = float(np.quantile(stream_scores(sc, e.takes, *bank_stream, c, window), p.bank_quantile))
             self_s = self_score(sc, e.takes, lambda st: encoder_vectors(embedder.model, st), c, window)
-        rows.append({"word": e.word, "engine": e.engine, "pos": pos, "neg": neg, "ends": e.ends, "self": self_s,
-                     "imp": imp_s, "positives": len(e.ends)})
-    score_s = time.perf_counter() - t0
+        rows.append({"word": e.word, "engine": e.engine, "pos": pos, "neg": neg, "ends": e.ends, "snr": e.snr,
+                     "self": self_s, "imp": imp_s, "positives": len(e.ends)})
+    return figures(v, rows, z, p, embedder, time.perf_counter() - t0)
+
+
+def figures(v: dict, rows: list[dict], z: dict, p: WordEncoderParams, embedder, score_s: float) -> dict:
+    """The dev curve over lambda, the chosen lambda's figures (all, per engine, by word level) and
+    the best points at a few false-accept rates."""
     hours = float(z["hours"])
     points = []
     for lam in LAMBDAS:
@@ -223,6 +303,16 @@ def run_variant(v: dict, dets: list[Prepared], clip_vecs: list[list[np.ndarray]]
         mf = [detector_counts(thr_at[id(r)], r["pos"], r["ends"], r["neg"], embedder.clock, p) for r in mine]
         out[f"dev_{engine}"] = {"detectors": len(mine), "misses": sum(m for m, _ in mf),
                                 "positives": sum(r["positives"] for r in mine), "false_accepts": sum(f for _, f in mf)}
+    by_level = {}  # misses at the chosen lambda by the word's level above the background
+    for lo in (0, 5, 10):
+        k = n = 0
+        for r in rows:
+            for sc, end, snr in zip(r["pos"], r["ends"], r["snr"], strict=True):
+                if lo <= snr < lo + 5:
+                    k += detector_counts(thr_at[id(r)], [sc], [end], [], embedder.clock, p)[0]
+                    n += 1
+        by_level[f"{lo}-{lo + 5}dB"] = [k, n]
+    out["dev_misses_by_level"] = by_level
     out["negative_hours_per_detector"] = round(hours, 4)
     for target in (0.5, 1.0, 2.0, 5.0):
         ok = [q for q in points if q["false_accepts_per_hour"] <= target]
@@ -269,11 +359,21 @@ def main() -> None:
     bank_stream = (z["bank_steps"], encoder_vectors(embedder.model, z["bank_steps"]))
     centre = bank_centre(z["bank_steps"])
     specs = [json.loads(s) for s in args.variants] or [{"kind": "encoder", "rule": "vectors"}]
+    families: dict[str, list[dict]] = {}
     for v in specs:
-        r = run_variant(v, dets, clip_vecs, seg_streams, bank_stream, z, p, centre, embedder)
-        with open(args.cache / "match_results.jsonl", "a") as f:
-            f.write(json.dumps(r) + "\n")
-        log.info("%s", json.dumps({k: r[k] for k in r if k != "curve"}))
+        key = "encoder" if v["kind"] == "encoder" else json.dumps([v.get(k) for k in ("extra", "centre", "speeds",
+                                                                                       "noise_db")])
+        families.setdefault(key, []).append(v)
+    seg_vecs = [vc for _, vc in seg_streams]
+    for key, vs in families.items():
+        if key == "encoder":
+            results = [run_variant(v, dets, clip_vecs, seg_streams, bank_stream, z, p, centre, embedder) for v in vs]
+        else:
+            results = run_family(vs, dets, clip_vecs, seg_steps, seg_vecs, bank_stream, z, p, centre, embedder)
+        for r in results:
+            with open(args.cache / "match_results.jsonl", "a") as f:
+                f.write(json.dumps(r) + "\n")
+            log.info("%s", json.dumps({k: r[k] for k in r if k != "curve"}))
 
 
 if __name__ == "__main__":

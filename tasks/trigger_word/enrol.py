@@ -40,11 +40,13 @@ from tasks.trigger_word.word_match import (
     EnrolledTakes,
     Scoring,
     bank_centre,
+    combined,
     fuse,
     match_scores,
     on_encoder_clock,
     self_score,
-    stream_scores,
+    template_norms,
+    template_scores,
     template_span,
     unit,
 )
@@ -97,19 +99,35 @@ def check_takes(paths: Sequence[Path], trim_db: float = -40.0) -> tuple[list[Usa
     return usable, bad
 
 
-def in_context(wave: np.ndarray, seed: int = 0) -> tuple[np.ndarray, int]:
-    """The take with quiet noise before and after it; returns (audio, the take's end sample)."""
+def in_context(wave: np.ndarray, seed: int = 0, snr_db: float = CONTEXT_SNR_DB) -> tuple[np.ndarray, int]:
+    """The take with quiet noise (``snr_db`` below it) before and after it; returns (audio, the
+    take's end sample)."""
     rng = np.random.default_rng([seed, len(wave)])
     lead, tail = int(LEAD_S * RATE), int(TAIL_S * RATE)
     noise = rng.standard_normal(lead + len(wave) + tail).astype(np.float32)
-    noise *= np.float32(rms(wave) * 10 ** (-CONTEXT_SNR_DB / 20))
+    noise *= np.float32(rms(wave) * 10 ** (-snr_db / 20))
     noise[lead:lead + len(wave)] += wave
     return np.clip(noise, -1, 1), lead + len(wave)
 
 
-def enrolled_takes(embedder: WindowEmbedder, waves: Sequence[np.ndarray], jitter: int) -> EnrolledTakes:
+def speed_copy(wave: np.ndarray, factor: float) -> np.ndarray:
+    """The take played ``factor`` times faster (tempo and pitch together, as a tape would)."""
+    return resample(wave, int(round(RATE * factor)), RATE)
+
+
+def augmented(waves: Sequence[np.ndarray], speeds: Sequence[float] = (), noise_db: Sequence[float] = ()
+              ) -> list[tuple[int, np.ndarray, float]]:
+    """``(take, audio, context SNR in dB)`` of each take's copies: speed-perturbed ones (in the usual
+    context) and noisier contexts; the takes themselves are not included."""
+    out = [(k, speed_copy(w, f), CONTEXT_SNR_DB) for k, w in enumerate(waves) for f in speeds]
+    return out + [(k, w, float(db)) for k, w in enumerate(waves) for db in noise_db]
+
+
+def enrolled_takes(embedder: WindowEmbedder, waves: Sequence[np.ndarray], jitter: int,
+                   scoring: Scoring | None = None) -> EnrolledTakes:
     """Takes (16 kHz) in context as the scorers need them; each take's vector is the encoder's
-    window ending just after it."""
+    window ending just after it. ``scoring``'s ``speeds`` and ``noise_db`` add copies of each take
+    as more templates (the vectors stay the takes' own)."""
     vectors, contexts, spans = [], [], []
     for wave in waves:
         x, end = in_context(wave)
@@ -119,7 +137,13 @@ def enrolled_takes(embedder: WindowEmbedder, waves: Sequence[np.ndarray], jitter
         vectors.append(vecs[int(np.clip(t, 0, len(vecs) - 1))])
         contexts.append(steps)
         spans.append(template_span(end - len(wave), end))
-    return EnrolledTakes(np.stack(vectors), contexts, spans)
+    copies = augmented(waves, scoring.speeds, scoring.noise_db) if scoring is not None else []
+    for i, (_, wave, db) in enumerate(copies):
+        x, end = in_context(wave, seed=1 + i, snr_db=db)
+        contexts.append(embedder.steps(x, RATE))
+        spans.append(template_span(end - len(wave), end))
+    origin = tuple(range(len(waves))) + tuple(k for k, _, _ in copies) if copies else ()
+    return EnrolledTakes(np.stack(vectors), contexts, spans, origin)
 
 
 def take_vectors(embedder: WindowEmbedder, waves: Sequence[np.ndarray], jitter: int) -> np.ndarray:
@@ -179,7 +203,22 @@ def scoring_rule(rule: dict, scorer: str, where: Path) -> tuple[Scoring, float]:
     if got is None:
         raise EnrolmentError(f"{where}: this word encoder has no rule for the {scorer!r} scorer (an older "
                              "encoder folder); re-run `dvc repro tw_word_encoder`, or enrol with --scorer encoder")
-    return Scoring(scorer, float(got["weight"]), int(got["extra"]), bool(got["centred"])), float(got["lambda"])
+    return scoring_of(got | {"kind": scorer}), float(got["lambda"])
+
+
+def scoring_of(about: dict) -> Scoring:
+    """A match scorer's settings as a rule or ``detector.json`` stores them (keys added later
+    default to the scorer they extend: folders from before them score as they did)."""
+    return Scoring(about["kind"], float(about.get("weight", 0.5)),
+                   int(about.get("extra", 0)), bool(about.get("centred", True)), int(about.get("top", 1)),
+                   bool(about.get("norm", False)), tuple(float(f) for f in about.get("speeds", ())),
+                   tuple(float(d) for d in about.get("noise_db", ())))
+
+
+def scoring_doc(scoring: Scoring) -> dict:
+    return {"kind": scoring.kind, "weight": scoring.weight, "extra": scoring.extra, "centred": scoring.centred,
+            "top": scoring.top, "norm": scoring.norm, "speeds": list(scoring.speeds),
+            "noise_db": list(scoring.noise_db)}
 
 
 def build_detector(paths: Sequence[Path], encoder_dir: Path, scorer: str | None = None
@@ -200,7 +239,8 @@ def build_detector(paths: Sequence[Path], encoder_dir: Path, scorer: str | None 
     for b in bad:
         log.warning("enrol-word: %s skipped: %s", b["file"], b["reason"])
     embedder = WindowEmbedder(model)
-    takes = enrolled_takes(embedder, [u.wave for u in usable], int(doc["jitter_steps"]))
+    takes = enrolled_takes(embedder, [u.wave for u in usable], int(doc["jitter_steps"]),
+                           scoring if scoring.kind != "encoder" else None)
     vectors = takes.vectors
     refuse_disagreeing(usable, vectors, bank, float(rule["agree_quantile"]))
     templates = None
@@ -211,14 +251,15 @@ def build_detector(paths: Sequence[Path], encoder_dir: Path, scorer: str | None 
                  **{k: v for k, v in rule.items() if k not in ("scorers", "scorer")}}
         about: dict = {"kind": "encoder"}
     else:
-        self_s, imp_s = match_rule_parts(scoring, takes, step_bank, embedder, float(rule["bank_quantile"]))
+        self_s, imp_s, norms = match_rule_parts(scoring, takes, step_bank, embedder, float(rule["bank_quantile"]))
         threshold = float(np.clip(imp_s + lam * (self_s - imp_s), 0.0, 1.0))
         parts = {"self_score": round(self_s, 6), "impostor_score": round(imp_s, 6), "lambda": lam,
                  "bank_quantile": rule["bank_quantile"], "agree_quantile": rule["agree_quantile"]}
         raw = [c[a:b + scoring.extra] for c, (a, b) in zip(takes.contexts, takes.spans, strict=True)]
         templates = np.concatenate(raw).astype(np.float32)
-        about = {"kind": scoring.kind, "weight": scoring.weight, "extra": scoring.extra, "centred": scoring.centred,
-                 "template_steps": [len(x) for x in raw]}
+        about = scoring_doc(scoring) | {"template_steps": [len(x) for x in raw]}
+        if norms is not None:
+            about["template_norms"] = [[round(float(a), 6), round(float(b), 6)] for a, b in norms]
     manifest = {
         "kind": "enrolled_word", "threshold": round(threshold, 6), "scorer": about, "threshold_parts": parts,
         "refractory_s": 1.0, "window_s": STREAM_WINDOW_S, "encoder": "encoder",
@@ -230,13 +271,18 @@ def build_detector(paths: Sequence[Path], encoder_dir: Path, scorer: str | None 
 
 
 def match_rule_parts(scoring: Scoring, takes: EnrolledTakes, step_bank: np.ndarray, embedder: WindowEmbedder,
-                     quantile: float) -> tuple[float, float]:
-    """``(self, imp)`` of the rule on a match scorer's scale: the takes' leave-one-out score, and the
-    ``quantile`` of the scores over the step bank."""
+                     quantile: float) -> tuple[float, float, np.ndarray | None]:
+    """``(self, imp, norms)`` of the rule on a match scorer's scale: the takes' leave-one-out score,
+    the ``quantile`` of the scores over the step bank, and (``scoring.norm``) each template's mean
+    and spread over the bank."""
     centre = bank_centre(step_bank)
     window = embedder.model.config.window
-    bank_scores = stream_scores(scoring, takes, step_bank, embedder.embed_steps(step_bank), centre, window)
-    return self_score(scoring, takes, embedder.embed_steps, centre, window), float(np.quantile(bank_scores, quantile))
+    c = centre if scoring.centred else None
+    per = template_scores(takes.templates(scoring, c), unit(step_bank, c))  # (K, T_bank)
+    norms = template_norms(per) if scoring.norm else None
+    enc = ((1.0 + embedder.embed_steps(step_bank) @ takes.mean()) / 2).astype(np.float32)
+    imp = float(np.quantile(combined(scoring, per, enc, window, norms), quantile))
+    return self_score(scoring, takes, embedder.embed_steps, centre, window, norms), imp, norms
 
 
 class EnrolledScorer:
@@ -244,9 +290,11 @@ class EnrolledScorer:
     encoder's ``(1 + cos) / 2`` to the enrolled mean, or a match scorer's."""
 
     def __init__(self, embedder: WindowEmbedder, mean: np.ndarray, scoring: Scoring | None = None,
-                 templates: Sequence[np.ndarray] = (), centre: np.ndarray | None = None):
+                 templates: Sequence[np.ndarray] = (), centre: np.ndarray | None = None,
+                 norms: np.ndarray | None = None):
         self.embedder, self.mean, self.clock = embedder, mean, embedder.clock
         self.scoring = scoring or Scoring()
+        self.norms = norms if self.scoring.norm else None
         self.centre = centre if self.scoring.centred else None
         self.templates = [unit(x, self.centre) for x in templates]
 
@@ -255,7 +303,8 @@ class EnrolledScorer:
         enc = ((1.0 + self.embedder.embed_steps(steps) @ self.mean) / 2).astype(np.float32)
         if self.scoring.kind == "encoder":
             return enc
-        m = on_encoder_clock(match_scores(self.templates, unit(steps, self.centre)), self.embedder.model.config.window)
+        m = on_encoder_clock(match_scores(self.templates, unit(steps, self.centre), self.scoring.top, self.norms),
+                             self.embedder.model.config.window)
         return m if self.scoring.kind == "match" else fuse(enc, m, self.scoring.weight)
 
 
@@ -279,13 +328,18 @@ class EnrolledDetector:
         if vectors.ndim != 2 or vectors.shape[1] != model.config.dim:
             raise EnrolmentError(f"{folder / ENROLLED}: shape {vectors.shape} does not fit the encoder")
         about = doc.get("scorer", {"kind": "encoder"})  # folders enrolled before the match scorers: the encoder
-        scoring = Scoring(about["kind"], float(about.get("weight", 0.5)), int(about.get("extra", 0)),
-                          bool(about.get("centred", True)))
-        templates, centre = [], None
+        scoring = scoring_of(about)
+        templates, centre, norms = [], None, None
         if scoring.kind != "encoder":
             templates = self._templates(folder, [int(n) for n in about["template_steps"]])
             centre = bank_centre(load_step_bank(folder / doc["encoder"]))
-        self.scorer = EnrolledScorer(WindowEmbedder(model, threads), centroid(vectors), scoring, templates, centre)
+        if scoring.norm:
+            norms = np.asarray(about.get("template_norms", []), np.float32)
+            if norms.shape != (len(templates), 2):
+                raise EnrolmentError(f"{folder / DETECTOR}: template_norms {norms.shape} does not fit its "
+                                     f"{len(templates)} templates; run enrol-word again")
+        self.scorer = EnrolledScorer(WindowEmbedder(model, threads), centroid(vectors), scoring, templates, centre,
+                                     norms)
         self.threshold = float(doc["threshold"]) if threshold is None else threshold
         self.window_s = float(doc["window_s"])
         self.refractory = int(round(float(doc["refractory_s"]) / self.scorer.clock.step_s))

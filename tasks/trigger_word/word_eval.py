@@ -220,11 +220,11 @@ def match_scored(scoring: Scoring, enrols: Sequence[Enrolment], segment_steps: S
     for e in enrols:
         if e.takes is None or e.clip_steps is None:
             raise ValueError("enrolments without frontend steps cannot be scored by a match scorer")
-        self_s, imp_s = match_rule_parts(scoring, e.takes, step_bank, embedder, params.bank_quantile)
-        pos = [stream_scores(scoring, e.takes, st, vc, centre, w) for st, vc in zip(e.clip_steps, e.positives,
-                                                                                     strict=True)]
-        neg = [stream_scores(scoring, e.takes, st, vc, centre, w) for st, vc in zip(segment_steps, segments,
-                                                                                     strict=True)]
+        self_s, imp_s, norms = match_rule_parts(scoring, e.takes, step_bank, embedder, params.bank_quantile)
+        pos = [stream_scores(scoring, e.takes, st, vc, centre, w, norms=norms)
+               for st, vc in zip(e.clip_steps, e.positives, strict=True)]
+        neg = [stream_scores(scoring, e.takes, st, vc, centre, w, norms=norms)
+               for st, vc in zip(segment_steps, segments, strict=True)]
         out.append(Scored(e.engine, pos, e.ends, neg, self_s, imp_s))
     return out
 

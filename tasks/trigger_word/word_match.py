@@ -74,11 +74,73 @@ def subsequence_dtw(template: np.ndarray, stream: np.ndarray) -> np.ndarray:
     return np.where(np.isfinite(mean), 1.0 - mean, -1.0).astype(np.float32)
 
 
-def match_scores(templates: Sequence[np.ndarray], stream: np.ndarray) -> np.ndarray:
-    """``(T,)`` 0-1 score of a stream of unit steps: the best template's ``(1 + cos) / 2`` at each step."""
+def template_scores(templates: Sequence[np.ndarray], stream: np.ndarray) -> np.ndarray:
+    """``(K, T)`` 0-1 score of each template at each step of a stream of unit steps, ``(1 + cos) / 2``
+    of :func:`subsequence_dtw`, all templates at once (padded to the longest: the same numbers as
+    one call per template, for a fraction of numpy's per-call cost)."""
+    k, t = len(templates), len(stream)
+    if k == 0 or t == 0:
+        return np.zeros((k, t), np.float32)
+    lens = np.asarray([len(x) for x in templates])
+    n = int(lens.max())
+    pad = np.zeros((k, n, stream.shape[1]), np.float32)
+    for i, x in enumerate(templates):
+        pad[i, :len(x)] = x
+    cost = (1.0 - pad @ stream.T).astype(np.float64)  # (K, n, T), 0..2
+    inf = np.inf
+    out = np.full((k, t), inf)
+    prev2 = prev2c = None
+    prev, prevc = cost[:, 0].copy(), np.ones((k, t))
+    out[lens == 1] = prev[lens == 1]
+    for i in range(1, n):
+        ca, cc = np.full((k, t), inf), np.ones((k, t))  # (1, 1)
+        ca[:, 1:], cc[:, 1:] = prev[:, :-1] + cost[:, i, 1:], prevc[:, :-1] + 1
+        cands = [(ca, cc)]
+        ca, cc = np.full((k, t), inf), np.ones((k, t))  # (1, 2), through (i, j-1)
+        ca[:, 2:], cc[:, 2:] = prev[:, :-2] + cost[:, i, 1:-1] + cost[:, i, 2:], prevc[:, :-2] + 2
+        cands.append((ca, cc))
+        if i >= 2:  # (2, 1), through (i-1, j)
+            ca, cc = np.full((k, t), inf), np.ones((k, t))
+            ca[:, 1:], cc[:, 1:] = prev2[:, :-1] + cost[:, i - 1, 1:] + cost[:, i, 1:], prev2c[:, :-1] + 2
+            cands.append((ca, cc))
+        tot, cel = np.stack([a for a, _ in cands]), np.stack([c for _, c in cands])  # (M, K, T)
+        best = np.argmin(tot / cel, axis=0)[None]
+        prev2, prev2c = prev, prevc
+        prev, prevc = np.take_along_axis(tot, best, 0)[0], np.take_along_axis(cel, best, 0)[0]
+        done = lens == i + 1
+        out[done] = prev[done] / prevc[done]
+    return np.where(np.isfinite(out), 1.0 - out / 2.0, 0.0).astype(np.float32)
+
+
+def template_norms(bank_scores: np.ndarray) -> np.ndarray:
+    """``(K, 2)`` mean and spread of each template's scores ``(K, T)`` over the step bank."""
+    return np.stack([bank_scores.mean(axis=1), bank_scores.std(axis=1).clip(1e-6)], axis=1).astype(np.float32)
+
+
+def combine(per_template: np.ndarray, top: int = 1, norms: np.ndarray | None = None) -> np.ndarray:
+    """``(K, T)`` template scores -> ``(T,)``: the mean of the ``top`` best templates at each step.
+    With ``norms`` (:func:`template_norms`), each template's scores are first moved to the same
+    mean and spread over the bank (the templates' average ones, so the scale stays 0-1-like):
+    a template that scores everything high no longer wins the max."""
+    if len(per_template) == 0:
+        return np.zeros(per_template.shape[1], np.float32)
+    s = per_template
+    if norms is not None:
+        mu, sd = norms[:, :1], norms[:, 1:]
+        s = float(mu.mean()) + (s - mu) * (float(sd.mean()) / sd)
+    if top <= 1 or len(s) == 1:
+        return s.max(axis=0).astype(np.float32)
+    k = min(top, len(s))
+    return np.sort(s, axis=0)[-k:].mean(axis=0).astype(np.float32)
+
+
+def match_scores(templates: Sequence[np.ndarray], stream: np.ndarray, top: int = 1,
+                 norms: np.ndarray | None = None) -> np.ndarray:
+    """``(T,)`` 0-1 score of a stream of unit steps: the best template's ``(1 + cos) / 2`` at each
+    step (or as :func:`combine` says)."""
     if not templates:
         return np.zeros(len(stream), np.float32)
-    return ((1.0 + np.max([subsequence_dtw(x, stream) for x in templates], axis=0)) / 2).astype(np.float32)
+    return combine(template_scores(templates, stream), top, norms)
 
 
 def on_encoder_clock(scores: np.ndarray, window: int) -> np.ndarray:
@@ -112,44 +174,72 @@ class Scoring:
     weight: float = 0.5  # the encoder's share of a fused score (0-1)
     extra: int = 0  # template steps kept after the one that has heard the take whole
     centred: bool = True  # steps centred on the step bank's mean before the cosines
+    top: int = 1  # the match is the mean of this many best templates at each step
+    norm: bool = False  # templates moved to the same mean and spread over the step bank first
+    speeds: tuple[float, ...] = ()  # each take also as a speed-perturbed copy at each of these factors
+    noise_db: tuple[float, ...] = ()  # each take also in a context of white noise this far below it (dB)
 
 
 @dataclass(frozen=True)
 class EnrolledTakes:
-    """Enrolled takes as the scorers need them."""
+    """Enrolled takes as the scorers need them: the takes first, then any augmented copies."""
 
-    vectors: np.ndarray  # (K, dim) encoder vectors, as enrol-word's take_vectors makes them
-    contexts: list[np.ndarray]  # per take: (T, 96) frontend steps of the take in its context
-    spans: list[tuple[int, int]]  # per take: its template's steps in ``contexts`` (without ``extra``)
+    vectors: np.ndarray  # (K, dim) encoder vectors of the takes, as enrol-word's take_vectors makes them
+    contexts: list[np.ndarray]  # per template: (T, 96) frontend steps of a take (or a copy) in its context
+    spans: list[tuple[int, int]]  # per template: its steps in ``contexts`` (without ``extra``)
+    origin: tuple[int, ...] = ()  # per template: the take it comes from (empty: one template per take)
+
+    def of_take(self, i: int) -> int:
+        return self.origin[i] if self.origin else i
 
     def templates(self, scoring: Scoring, centre: np.ndarray | None, skip: int | None = None) -> list[np.ndarray]:
         return [unit(c[a:b + scoring.extra], centre if scoring.centred else None)
-                for k, (c, (a, b)) in enumerate(zip(self.contexts, self.spans, strict=True)) if k != skip]
+                for i, (c, (a, b)) in enumerate(zip(self.contexts, self.spans, strict=True)) if self.of_take(i) != skip]
 
     def mean(self, skip: int | None = None) -> np.ndarray:
         keep = [k for k in range(len(self.vectors)) if k != skip]
         m = self.vectors[keep].mean(axis=0)
         return (m / max(float(np.linalg.norm(m)), 1e-9)).astype(np.float32)
 
+    def kept(self, skip: int | None) -> np.ndarray:
+        """Indices of the templates left when take ``skip`` is left out."""
+        return np.asarray([i for i in range(len(self.contexts)) if self.of_take(i) != skip], np.int64)
+
 
 def stream_scores(scoring: Scoring, takes: EnrolledTakes, steps: np.ndarray, vectors: np.ndarray,
-                  centre: np.ndarray | None, window: int, skip: int | None = None) -> np.ndarray:
+                  centre: np.ndarray | None, window: int, skip: int | None = None,
+                  norms: np.ndarray | None = None) -> np.ndarray:
     """Scores (0-1) of a stream on the encoder's clock: ``steps (T, 96)`` and its encoder vectors
-    ``(T - window + 1, dim)``; ``skip`` leaves one enrolled take out."""
+    ``(T - window + 1, dim)``; ``skip`` leaves one enrolled take (and its copies) out; ``norms``
+    (one row per template, :func:`template_norms`) when ``scoring.norm``."""
     enc = ((1.0 + vectors @ takes.mean(skip)) / 2).astype(np.float32)
     if scoring.kind == "encoder":
         return enc
-    m = on_encoder_clock(match_scores(takes.templates(scoring, centre, skip),
-                                      unit(steps, centre if scoring.centred else None)), window)
+    per = template_scores(takes.templates(scoring, centre, skip), unit(steps, centre if scoring.centred else None))
+    return combined(scoring, per, enc, window, norms[takes.kept(skip)] if norms is not None else None)
+
+
+def combined(scoring: Scoring, per_template: np.ndarray, enc: np.ndarray, window: int,
+             norms: np.ndarray | None) -> np.ndarray:
+    """A match scorer's score on the encoder's clock, from the templates' per-step scores ``(K, T)``
+    and the encoder's ``enc (T - window + 1,)``."""
+    m = on_encoder_clock(combine(per_template, scoring.top, norms if scoring.norm else None), window)
     return m if scoring.kind == "match" else fuse(enc, m, scoring.weight)
 
 
-def self_score(scoring: Scoring, takes: EnrolledTakes, vectors_of, centre: np.ndarray | None, window: int) -> float:
+def self_score(scoring: Scoring, takes: EnrolledTakes, vectors_of, centre: np.ndarray | None, window: int,
+               norms: np.ndarray | None = None) -> float:
     """How alike the takes are on this score: each take's best score, in its context around its
     end, by the other takes (mean over takes). ``vectors_of(steps)`` gives the encoder vectors."""
     out = []
-    for k, c in enumerate(takes.contexts):
-        s = stream_scores(scoring, takes, c, vectors_of(c), centre, window, skip=k)
-        b = takes.spans[k][1] - window  # the encoder-clock index of the step that has heard it whole
-        out.append(float(s[max(0, b - 1):b + 4].max()) if len(s) > max(0, b - 1) else 0.0)
+    for k in range(len(takes.vectors)):
+        c = takes.contexts[k]
+        s = stream_scores(scoring, takes, c, vectors_of(c), centre, window, skip=k, norms=norms)
+        out.append(self_near_end(s, takes.spans[k][1], window))
     return float(np.mean(out))
+
+
+def self_near_end(scores: np.ndarray, span_end: int, window: int) -> float:
+    """A take's best score near its end in its own context (encoder clock)."""
+    b = span_end - window  # the encoder-clock index of the step that has heard it whole
+    return float(scores[max(0, b - 1):b + 4].max()) if len(scores) > max(0, b - 1) else 0.0

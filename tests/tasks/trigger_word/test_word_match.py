@@ -5,10 +5,13 @@ from __future__ import annotations
 import numpy as np
 
 from tasks.trigger_word.word_match import (
+    combine,
     fuse,
     match_scores,
     on_encoder_clock,
     subsequence_dtw,
+    template_norms,
+    template_scores,
     template_span,
     unit,
 )
@@ -70,3 +73,28 @@ def test_detector_counts_finds_words_near_their_end_and_counts_settled_false_acc
     neg[[5, 100, 101, 200]] = 0.9  # 1.36 s (before the segment settles: not counted), 8.96 s (once), 16.96 s
     assert detector_counts(0.5, [pos, late], [3.0, 3.0], [neg], clock, params) == (1, 2)
     assert detector_counts(0.95, [pos], [3.0], [neg], clock, params) == (1, 0)  # nothing reaches 0.95
+
+
+def test_all_templates_at_once_give_each_templates_own_scores():
+    stream = _stream(120, 4)
+    templates = [stream[30:46], _stream(1, 5), _stream(7, 6), stream[60:72][::2], _stream(40, 7)]
+    per = template_scores(templates, stream)
+    assert per.shape == (5, 120)
+    for x, row in zip(templates, per, strict=True):
+        assert np.allclose(row, (1 + subsequence_dtw(x, stream)) / 2, atol=1e-6)
+    assert per[0, 45] > 0.999 and np.all(per[4, :19] == 0.0)  # 40 steps need at least 20 of the stream
+
+
+def test_template_norms_make_a_template_that_scores_everything_high_no_longer_win():
+    rng = np.random.default_rng(8)
+    per = np.stack([0.3 + 0.05 * rng.standard_normal(200), 0.75 + 0.02 * rng.standard_normal(200)])
+    per[0, 30] = 0.7  # the first template's one clear match; the second scores everything high, matches nothing
+    assert np.argmax(combine(per)) != 30  # by the max alone the second hides it
+    norms = template_norms(per)
+    assert np.allclose(norms, [[0.3, 0.05], [0.75, 0.02]], atol=0.01)
+    normed = combine(per, norms=norms)
+    assert int(np.argmax(normed)) == 30
+    # moved to the templates' average mean and spread: the scale stays that of the scores
+    assert abs(float(np.median(normed)) - float(per.mean())) < 0.1
+    # top-2: the mean of the two best at each step
+    assert np.allclose(combine(per, top=2), per.mean(axis=0)) and np.allclose(combine(per, top=9), per.mean(axis=0))
