@@ -189,7 +189,7 @@ def detectors(z: dict) -> list[Prepared]:
 def scoring_of(v: dict) -> Scoring:
     return Scoring(v["kind"], float(v.get("weight", 0.5)), int(v.get("extra", 0)), bool(v.get("centre", True)),
                    int(v.get("top", 1)), bool(v.get("norm", False)), tuple(float(f) for f in v.get("speeds", ())),
-                   tuple(float(d) for d in v.get("noise_db", ())))
+                   tuple(float(d) for d in v.get("noise_db", ())), float(v.get("noise_alpha", 0.0)))
 
 
 @dataclass
@@ -313,6 +313,12 @@ def figures(v: dict, rows: list[dict], z: dict, p: WordEncoderParams, embedder, 
                     n += 1
         by_level[f"{lo}-{lo + 5}dB"] = [k, n]
     out["dev_misses_by_level"] = by_level
+    out["dev_missed"] = [[di, ci] for di, r in enumerate(rows) for ci, (sc, end) in enumerate(zip(r["pos"], r["ends"],
+                                                                                                 strict=True))
+                         if detector_counts(thr_at[id(r)], [sc], [end], [], embedder.clock, p)[0]]
+    out["dev_per_detector"] = [[r["engine"], r["word"], *detector_counts(thr_at[id(r)], r["pos"], r["ends"], r["neg"],
+                                                                      embedder.clock, p), r["positives"]]
+                               for r in rows]
     out["negative_hours_per_detector"] = round(hours, 4)
     for target in (0.5, 1.0, 2.0, 5.0):
         ok = [q for q in points if q["false_accepts_per_hour"] <= target]
@@ -333,12 +339,54 @@ def figures(v: dict, rows: list[dict], z: dict, p: WordEncoderParams, embedder, 
     return out
 
 
+def time_detect(dets: list[Prepared], specs: list[dict], bank_steps: np.ndarray, embedder, jitter: int,
+                minutes: float, repeats: int = 3) -> list[dict]:
+    """``detect``'s speed on one core for each variant (taking turns, fastest of ``repeats``): the
+    first dev detector's takes enrolled as enrol-word does, then ``score_file`` over ``minutes``
+    of pink noise holding its takes, as ``detect --checkpoint`` streams a file."""
+    import tempfile
+
+    import soundfile as sf
+
+    from tasks.audio.noise import make_background
+    from tasks.trigger_word.enrol import STREAM_WINDOW_S, EnrolledScorer, centroid, match_rule_parts
+    from tasks.trigger_word.inference import score_file
+
+    e = dets[0]
+    rng = np.random.default_rng(0)
+    x = make_background("pink", minutes * 60, RATE, rng) * 0.1
+    for at in range(RATE, len(x) - RATE * 3, RATE * 4):
+        w = e.waves[int(rng.integers(len(e.waves)))]
+        x[at:at + len(w)] += w
+    scorers = []
+    for v in specs:
+        sc = scoring_of(v)
+        takes = enrolled_takes(embedder, e.waves, jitter, sc)
+        norms = match_rule_parts(sc, takes, bank_steps, embedder, 0.999)[2] if sc.kind != "encoder" else None
+        raw = [c[a:b + sc.extra] for c, (a, b) in zip(takes.contexts, takes.spans, strict=True)]
+        scorers.append(EnrolledScorer(embedder, centroid(takes.vectors), sc, raw, bank_centre(bank_steps), norms))
+    best = [np.inf] * len(specs)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "stream.wav"
+        sf.write(path, np.clip(x, -1, 1), RATE)
+        for _ in range(repeats):
+            for i, s in enumerate(scorers):
+                t0 = time.process_time()
+                score_file(path, s, STREAM_WINDOW_S)
+                best[i] = min(best[i], time.process_time() - t0)
+    return [{"variant": v, "templates": len(s.templates), "audio_s": round(len(x) / RATE, 1),
+             "cpu_s": round(b, 3), "times_real_time": round(len(x) / RATE / b, 1)}
+            for v, s, b in zip(specs, scorers, best, strict=True)]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--params", default="params.yaml")
     ap.add_argument("--cache", type=Path, required=True)
     ap.add_argument("--encoder", type=Path, default=None)
     ap.add_argument("--negative-minutes", type=float, default=None, help="more negatives than params.yaml's")
+    ap.add_argument("--time-minutes", type=float, default=0.0,
+                    help="instead of the dev check: time detect on this many minutes of audio per variant")
     ap.add_argument("variants", nargs="*", help="JSON objects: {kind: encoder|match|fused, weight, extra, centre}")
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
@@ -353,16 +401,20 @@ def main() -> None:
     z = prepare(layout, p, grid, base.seed, args.cache, args.encoder or layout.word_encoder)
     embedder = z["embedder"]
     dets = detectors(z)
+    specs = [json.loads(s) for s in args.variants] or [{"kind": "encoder", "rule": "vectors"}]
+    if args.time_minutes:
+        for r in time_detect(dets, specs, z["bank_steps"], embedder, p.jitter_steps, args.time_minutes):
+            log.info("%s", json.dumps(r))
+        return
     clip_vecs = [[encoder_vectors(embedder.model, s) for s in e.clip_steps] for e in dets]
     seg_steps = _split(z, "seg")
     seg_streams = [(s, encoder_vectors(embedder.model, s)) for s in seg_steps]
     bank_stream = (z["bank_steps"], encoder_vectors(embedder.model, z["bank_steps"]))
     centre = bank_centre(z["bank_steps"])
-    specs = [json.loads(s) for s in args.variants] or [{"kind": "encoder", "rule": "vectors"}]
     families: dict[str, list[dict]] = {}
     for v in specs:
         key = "encoder" if v["kind"] == "encoder" else json.dumps([v.get(k) for k in ("extra", "centre", "speeds",
-                                                                                       "noise_db")])
+                                                                                       "noise_db", "noise_alpha")])
         families.setdefault(key, []).append(v)
     seg_vecs = [vc for _, vc in seg_streams]
     for key, vs in families.items():

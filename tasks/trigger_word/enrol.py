@@ -31,6 +31,7 @@ import numpy as np
 from tasks.audio import speech_embedding as se
 from tasks.audio.checks import AudioLimits, problem_in_length, problem_in_raw, rms, trim_silence
 from tasks.audio.io import AudioReadError, read_audio, resample, to_mono
+from tasks.audio.noise import colored_noise
 from tasks.errors import DataError
 from tasks.trigger_word.detection import detect
 from tasks.trigger_word.inference import score_file
@@ -99,12 +100,18 @@ def check_takes(paths: Sequence[Path], trim_db: float = -40.0) -> tuple[list[Usa
     return usable, bad
 
 
-def in_context(wave: np.ndarray, seed: int = 0, snr_db: float = CONTEXT_SNR_DB) -> tuple[np.ndarray, int]:
-    """The take with quiet noise (``snr_db`` below it) before and after it; returns (audio, the
-    take's end sample)."""
+def in_context(wave: np.ndarray, seed: int = 0, snr_db: float = CONTEXT_SNR_DB, alpha: float = 0.0
+               ) -> tuple[np.ndarray, int]:
+    """The take with quiet noise (``snr_db`` below it; power falling as ``1/f**alpha``: white 0,
+    pink 1, brown 2) before and after it; returns (audio, the take's end sample)."""
     rng = np.random.default_rng([seed, len(wave)])
     lead, tail = int(LEAD_S * RATE), int(TAIL_S * RATE)
-    noise = rng.standard_normal(lead + len(wave) + tail).astype(np.float32)
+    n = lead + len(wave) + tail
+    if alpha == 0:
+        noise = rng.standard_normal(n).astype(np.float32)
+    else:  # coloured, scaled to unit power as the white noise is
+        noise = colored_noise(n, alpha, rng).astype(np.float32)
+        noise /= np.float32(max(rms(noise), 1e-9))
     noise *= np.float32(rms(wave) * 10 ** (-snr_db / 20))
     noise[lead:lead + len(wave)] += wave
     return np.clip(noise, -1, 1), lead + len(wave)
@@ -115,12 +122,13 @@ def speed_copy(wave: np.ndarray, factor: float) -> np.ndarray:
     return resample(wave, int(round(RATE * factor)), RATE)
 
 
-def augmented(waves: Sequence[np.ndarray], speeds: Sequence[float] = (), noise_db: Sequence[float] = ()
-              ) -> list[tuple[int, np.ndarray, float]]:
-    """``(take, audio, context SNR in dB)`` of each take's copies: speed-perturbed ones (in the usual
-    context) and noisier contexts; the takes themselves are not included."""
-    out = [(k, speed_copy(w, f), CONTEXT_SNR_DB) for k, w in enumerate(waves) for f in speeds]
-    return out + [(k, w, float(db)) for k, w in enumerate(waves) for db in noise_db]
+def augmented(waves: Sequence[np.ndarray], speeds: Sequence[float] = (), noise_db: Sequence[float] = (),
+              alpha: float = 0.0) -> list[tuple[int, np.ndarray, float, float]]:
+    """``(take, audio, context SNR in dB, context noise colour)`` of each take's copies:
+    speed-perturbed ones (in the usual context) and noisier contexts (noise as ``1/f**alpha``);
+    the takes themselves are not included."""
+    out = [(k, speed_copy(w, f), CONTEXT_SNR_DB, 0.0) for k, w in enumerate(waves) for f in speeds]
+    return out + [(k, w, float(db), alpha) for k, w in enumerate(waves) for db in noise_db]
 
 
 def enrolled_takes(embedder: WindowEmbedder, waves: Sequence[np.ndarray], jitter: int,
@@ -137,12 +145,12 @@ def enrolled_takes(embedder: WindowEmbedder, waves: Sequence[np.ndarray], jitter
         vectors.append(vecs[int(np.clip(t, 0, len(vecs) - 1))])
         contexts.append(steps)
         spans.append(template_span(end - len(wave), end))
-    copies = augmented(waves, scoring.speeds, scoring.noise_db) if scoring is not None else []
-    for i, (_, wave, db) in enumerate(copies):
-        x, end = in_context(wave, seed=1 + i, snr_db=db)
+    copies = augmented(waves, scoring.speeds, scoring.noise_db, scoring.noise_alpha) if scoring is not None else []
+    for i, (_, wave, db, alpha) in enumerate(copies):
+        x, end = in_context(wave, seed=1 + i, snr_db=db, alpha=alpha)
         contexts.append(embedder.steps(x, RATE))
         spans.append(template_span(end - len(wave), end))
-    origin = tuple(range(len(waves))) + tuple(k for k, _, _ in copies) if copies else ()
+    origin = tuple(range(len(waves))) + tuple(k for k, *_ in copies) if copies else ()
     return EnrolledTakes(np.stack(vectors), contexts, spans, origin)
 
 
@@ -212,13 +220,13 @@ def scoring_of(about: dict) -> Scoring:
     return Scoring(about["kind"], float(about.get("weight", 0.5)),
                    int(about.get("extra", 0)), bool(about.get("centred", True)), int(about.get("top", 1)),
                    bool(about.get("norm", False)), tuple(float(f) for f in about.get("speeds", ())),
-                   tuple(float(d) for d in about.get("noise_db", ())))
+                   tuple(float(d) for d in about.get("noise_db", ())), float(about.get("noise_alpha", 0.0)))
 
 
 def scoring_doc(scoring: Scoring) -> dict:
     return {"kind": scoring.kind, "weight": scoring.weight, "extra": scoring.extra, "centred": scoring.centred,
             "top": scoring.top, "norm": scoring.norm, "speeds": list(scoring.speeds),
-            "noise_db": list(scoring.noise_db)}
+            "noise_db": list(scoring.noise_db), "noise_alpha": scoring.noise_alpha}
 
 
 def build_detector(paths: Sequence[Path], encoder_dir: Path, scorer: str | None = None

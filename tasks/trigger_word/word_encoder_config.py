@@ -78,6 +78,9 @@ class WordEncoderParams(StrictModel):
     scorer: Literal["encoder", "match", "fused"] = "fused"
     match_weight: float = Field(0.25, ge=0, le=1)
     match_extra_steps: int = Field(4, ge=0, le=12)
+    match_norm: bool = False
+    match_speeds: tuple[float, ...] = ()
+    match_noise_db: tuple[float, ...] = ()
     step_bank_steps: int = Field(20000, ge=0)
 
     @model_validator(mode="after")
@@ -97,6 +100,10 @@ class WordEncoderParams(StrictModel):
             raise ValueError("cut_steps: [min, max] steps, 1 <= min <= max")
         if self.scorer != "encoder" and self.step_bank_steps < 100:
             raise ValueError(f"scorer {self.scorer}: its rule needs a step bank, step_bank_steps >= 100")
+        if any(not 0.5 <= s <= 2.0 for s in self.match_speeds):
+            raise ValueError(f"match_speeds: {list(self.match_speeds)}: each factor must lie in 0.5-2")
+        if any(not -10.0 <= d <= 40.0 for d in self.match_noise_db):
+            raise ValueError(f"match_noise_db: {list(self.match_noise_db)}: each level must lie in -10 to 40 dB")
         if any(not 0.5 <= s <= 2.0 for s in self.kokoro_speeds):
             raise ValueError("kokoro_speeds: each speed must be within 0.5-2.0")
         return self

@@ -27,6 +27,7 @@ import torch
 from tasks.audio import speech_embedding as se
 from tasks.audio.io import read_audio, resample, to_mono
 from tasks.audio.pico import VOICES as PICO_VOICES
+from tasks.trigger_word.enrol import scoring_doc
 from tasks.trigger_word.lexicon import lexicon_words
 from tasks.trigger_word.word_data import (
     RATE,
@@ -150,6 +151,12 @@ def window_set(frontend: se.SpeechEmbedding, takes: list[Take], backgrounds: lis
     return WindowSet(steps, ends, np.asarray([labels.setdefault(t.text, len(labels)) for t in takes], np.int64))
 
 
+def match_scoring(params: WordEncoderParams, kind: str) -> Scoring:
+    """A query-by-example scorer as the params set it (``kind`` match or fused)."""
+    return Scoring(kind, params.match_weight, params.match_extra_steps, True, 1, params.match_norm,
+                   tuple(params.match_speeds), tuple(params.match_noise_db))
+
+
 def make_bank(model: torch.nn.Module, ws: WindowSet, params: WordEncoderParams, seed: int) -> np.ndarray:
     """Vectors of training words at any alignment and of the audio between them (half each)."""
     rng = np.random.default_rng([seed, 24])
@@ -185,7 +192,7 @@ def run(out: Path, collect_dir: Path, split_dir: Path, params: WordEncoderParams
     bank = make_bank(model, train, params, seed)
     steps_bank = step_bank(train.steps, params.step_bank_steps) if params.step_bank_steps else None
     embedder = WindowEmbedder(model, params.threads)
-    dev_enrols = enrolments(dev_pos, embedder, bank, bgs["dev"], params, seed)
+    dev_enrols = enrolments(dev_pos, embedder, bank, bgs["dev"], params, seed, match_scoring(params, "match"))
     dev_steps, dev_hours = negative_steps(dev_neg, embedder, bgs["dev"], params, seed)
     dev_segs = [embedder.embed_steps(x) for x in dev_steps]
     dev_curve = curve(dev_enrols, dev_segs, dev_hours, embedder, params)
@@ -198,25 +205,25 @@ def run(out: Path, collect_dir: Path, split_dir: Path, params: WordEncoderParams
     curves = [{"scorer": "encoder", **q} for q in dev_curve]
     scorers: dict[str, dict] = {}
     for kind in ("match", "fused") if steps_bank is not None else ():
-        scoring = Scoring(kind, params.match_weight, params.match_extra_steps, True)
+        scoring = match_scoring(params, kind)
         bank32 = steps_bank.astype(np.float32)
         scored = match_scored(scoring, dev_enrols, dev_steps, dev_segs, embedder, bank32, params)
         points = scored_curve(scored, dev_hours, embedder.clock, params)
         k_lam = pick_lambda(points, params.target_fa_per_hour)
-        scorers[kind] = {"lambda": k_lam, "weight": scoring.weight, "extra": scoring.extra, "centred": True}
+        scorers[kind] = {"lambda": k_lam, **{k: v for k, v in scoring_doc(scoring).items() if k != "kind"}}
         curves += [{"scorer": kind, **q} for q in points]
         metrics[f"{kind}_lambda"] = k_lam
         metrics |= summary(scored_rows(scored, k_lam, embedder.clock, params), dev_hours, f"{kind}_dev")
         log.info("word encoder: %s scorer on dev, lambda %.3f (%.0f s)", kind, k_lam, time.perf_counter() - t0)
     if params.evaluate_test:
         test_pos, test_neg = eval_takes(words, "test", params, tts_grid, seed)
-        enrols = enrolments(test_pos, embedder, bank, bgs["test"], params, seed)
+        enrols = enrolments(test_pos, embedder, bank, bgs["test"], params, seed, match_scoring(params, "match"))
         test_steps, hours = negative_steps(test_neg, embedder, bgs["test"], params, seed)
         segs = [embedder.embed_steps(x) for x in test_steps]
         metrics |= report(enrols, segs, hours, embedder, lam, params, "test")
         if params.scorer in scorers:  # the scorer that ships, at its dev lambda
             sc = scorers[params.scorer]
-            scored = match_scored(Scoring(params.scorer, sc["weight"], sc["extra"], True), enrols, test_steps, segs,
+            scored = match_scored(match_scoring(params, params.scorer), enrols, test_steps, segs,
                                   embedder, steps_bank.astype(np.float32), params)
             metrics |= summary(scored_rows(scored, sc["lambda"], embedder.clock, params), hours,
                                f"{params.scorer}_test")

@@ -58,8 +58,9 @@ class Enrolment:
 
 
 def enrolments(takes: Sequence[Take], embedder: WindowEmbedder, bank: np.ndarray, backgrounds: Sequence[np.ndarray],
-               params: WordEncoderParams, seed: int) -> list[Enrolment]:
-    """One detector per (voice, word) with more than ``enrol_takes`` takes, and its positive clips."""
+               params: WordEncoderParams, seed: int, scoring: Scoring | None = None) -> list[Enrolment]:
+    """One detector per (voice, word) with more than ``enrol_takes`` takes, and its positive clips;
+    ``scoring``'s augmented copies of the takes ride along as templates (for the match scorers)."""
     by_key: dict[tuple[str, str], list[Take]] = {}
     for t in takes:
         by_key.setdefault((t.group, t.text), []).append(t)
@@ -69,7 +70,8 @@ def enrolments(takes: Sequence[Take], embedder: WindowEmbedder, bank: np.ndarray
         if len(ts) <= params.enrol_takes:
             continue
         order = rng.permutation(len(ts))
-        enrolled = enrolled_takes(embedder, [ts[i].wave for i in order[:params.enrol_takes]], params.jitter_steps)
+        enrolled = enrolled_takes(embedder, [ts[i].wave for i in order[:params.enrol_takes]], params.jitter_steps,
+                                  scoring)
         vectors = enrolled.vectors
         self_cos, imp_cos = threshold_parts(vectors, bank, params.bank_quantile)
         clips, ends, clip_steps = [], [], []

@@ -177,7 +177,8 @@ class Scoring:
     top: int = 1  # the match is the mean of this many best templates at each step
     norm: bool = False  # templates moved to the same mean and spread over the step bank first
     speeds: tuple[float, ...] = ()  # each take also as a speed-perturbed copy at each of these factors
-    noise_db: tuple[float, ...] = ()  # each take also in a context of white noise this far below it (dB)
+    noise_db: tuple[float, ...] = ()  # each take also in a context of noise this far below it (dB)
+    noise_alpha: float = 0.0  # that noise's colour: power as 1/f**alpha (white 0, pink 1, brown 2)
 
 
 @dataclass(frozen=True)

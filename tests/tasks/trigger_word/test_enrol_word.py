@@ -206,3 +206,55 @@ def test_a_match_scorer_needs_its_rule_and_step_bank(encoder, user_takes, tmp_pa
     assert main(["enrol-word", "--encoder", str(old), "--out", str(tmp_path / "y"), *takes]) == 0
     assert json.loads((tmp_path / "y" / "detector.json").read_text())["scorer"] == {"kind": "encoder"}
     assert not (tmp_path / "y" / "templates.npy").exists() and not (tmp_path / "x").exists()
+
+
+def test_augmented_normalised_templates_find_the_word_and_older_folders_score_as_before(encoder, user_takes,
+                                                                                        tmp_path, capsys):
+    import shutil
+
+    aug = tmp_path / "aug-encoder"
+    shutil.copytree(encoder, aug)
+    doc = json.loads((aug / "config.json").read_text())
+    doc["threshold_rule"]["scorers"]["fused"] |= {"norm": True, "speeds": [0.9, 1.1], "noise_db": [10.0],
+                                                  "noise_alpha": 1.0}
+    (aug / "config.json").write_text(json.dumps(doc))
+    takes = [*map(str, user_takes["kitchen"][:3])]
+    out = tmp_path / "kitchen-aug"
+    assert main(["enrol-word", "--encoder", str(aug), "--out", str(out), "--scorer", "fused", *takes]) == 0
+    capsys.readouterr()
+    about = json.loads((out / "detector.json").read_text())["scorer"]
+    # each take, a copy 10% slower, one 10% faster (the first take's: templates 3 and 4) and one in pink
+    # noise 10 dB below it (templates 9-11): 12 templates
+    steps = about["template_steps"]
+    assert len(steps) == 12 and steps[3] >= steps[0] >= steps[4] and steps[3] > steps[4] and steps[9:] == steps[:3]
+    norms = np.asarray(about["template_norms"])
+    assert norms.shape == (12, 2) and np.all(norms[:, 1] > 0) and np.all((norms[:, 0] > 0) & (norms[:, 0] < 1))
+    assert np.load(out / "templates.npy").shape == (sum(steps), 96)
+
+    found = pasted(tmp_path / "kitchen.wav", user_takes["kitchen-wave"][4].wave, 3.0, 1)
+    other = pasted(tmp_path / "computer.wav", user_takes["computer-wave"][4].wave, 3.0, 2)
+    assert main(["detect", "--checkpoint", str(out), str(found), str(other)]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert lines[0]["detections"] and all(2.6 <= d["time_s"] <= 4.0 for d in lines[0]["detections"]), lines[0]
+    assert lines[1]["detections"] == [], lines[1]
+
+    # a folder enrolled before these options (no top, norm or copies in detector.json) loads and scores as before
+    plain = tmp_path / "kitchen-plain"
+    assert main(["enrol-word", "--encoder", str(encoder), "--out", str(plain), "--scorer", "fused", *takes]) == 0
+    capsys.readouterr()
+    d = json.loads((plain / "detector.json").read_text())
+    assert len(d["scorer"]["template_steps"]) == 3 and "template_norms" not in d["scorer"]
+    assert main(["detect", "--checkpoint", str(plain), str(found)]) == 0
+    fresh = json.loads(capsys.readouterr().out)["detections"]
+    for k in ("top", "norm", "speeds", "noise_db", "noise_alpha"):
+        del d["scorer"][k]
+    (plain / "detector.json").write_text(json.dumps(d))
+    assert main(["detect", "--checkpoint", str(plain), str(found)]) == 0
+    assert json.loads(capsys.readouterr().out)["detections"] == fresh
+    # damaged normalisation is named
+    about["template_norms"] = about["template_norms"][:-1]
+    doc = json.loads((out / "detector.json").read_text())
+    doc["scorer"] = about
+    (out / "detector.json").write_text(json.dumps(doc))
+    with pytest.raises(DataError, match=r"template_norms .* does not fit its 12 templates"):
+        main(["detect", "--checkpoint", str(out), str(found)])
