@@ -10,6 +10,13 @@ over train backgrounds, :func:`bank_takes`); then scores every variant on the sa
 threshold by the rule ``tau = imp + lambda (self - imp)`` on that scorer's own scale, with
 ``imp`` the ``bank_quantile`` of its scores over the step bank and ``self`` the takes' mean
 leave-one-out score, lambda chosen on dev. Test is never touched here.
+
+Variants are JSON objects with :class:`Scoring`'s fields (``kind``, ``weight``, ``extra``,
+``centre``, ``top``, ``norm``, ``speeds``, ``noise_db``, ``noise_alpha``); those sharing their
+templates are scored by one DTW per detector and stream (:func:`run_family`). Each result line
+(``match_results.jsonl`` in the cache) has the dev curve, the chosen lambda's figures per engine
+and by word level, the best points at 0.5-5 FA/h and the missed positives (for paired
+comparisons). ``--time-minutes M`` times ``detect``'s streaming of M minutes per variant instead.
 """
 
 from __future__ import annotations
@@ -63,6 +70,7 @@ from tasks.trigger_word.word_match import (
     template_span,
     unit,
 )
+from tasks.trigger_word.word_match import scoring_of as stored_scoring
 
 log = logging.getLogger(__name__)
 
@@ -187,9 +195,8 @@ def detectors(z: dict) -> list[Prepared]:
 
 
 def scoring_of(v: dict) -> Scoring:
-    return Scoring(v["kind"], float(v.get("weight", 0.5)), int(v.get("extra", 0)), bool(v.get("centre", True)),
-                   int(v.get("top", 1)), bool(v.get("norm", False)), tuple(float(f) for f in v.get("speeds", ())),
-                   tuple(float(d) for d in v.get("noise_db", ())), float(v.get("noise_alpha", 0.0)))
+    """A variant's scoring (``centre`` for :class:`Scoring`'s ``centred``)."""
+    return stored_scoring(v | {"centred": v.get("centre", True)})
 
 
 @dataclass

@@ -45,6 +45,8 @@ from tasks.trigger_word.word_match import (
     fuse,
     match_scores,
     on_encoder_clock,
+    scoring_doc,
+    scoring_of,
     self_score,
     template_norms,
     template_scores,
@@ -212,21 +214,6 @@ def scoring_rule(rule: dict, scorer: str, where: Path) -> tuple[Scoring, float]:
         raise EnrolmentError(f"{where}: this word encoder has no rule for the {scorer!r} scorer (an older "
                              "encoder folder); re-run `dvc repro tw_word_encoder`, or enrol with --scorer encoder")
     return scoring_of(got | {"kind": scorer}), float(got["lambda"])
-
-
-def scoring_of(about: dict) -> Scoring:
-    """A match scorer's settings as a rule or ``detector.json`` stores them (keys added later
-    default to the scorer they extend: folders from before them score as they did)."""
-    return Scoring(about["kind"], float(about.get("weight", 0.5)),
-                   int(about.get("extra", 0)), bool(about.get("centred", True)), int(about.get("top", 1)),
-                   bool(about.get("norm", False)), tuple(float(f) for f in about.get("speeds", ())),
-                   tuple(float(d) for d in about.get("noise_db", ())), float(about.get("noise_alpha", 0.0)))
-
-
-def scoring_doc(scoring: Scoring) -> dict:
-    return {"kind": scoring.kind, "weight": scoring.weight, "extra": scoring.extra, "centred": scoring.centred,
-            "top": scoring.top, "norm": scoring.norm, "speeds": list(scoring.speeds),
-            "noise_db": list(scoring.noise_db), "noise_alpha": scoring.noise_alpha}
 
 
 def build_detector(paths: Sequence[Path], encoder_dir: Path, scorer: str | None = None

@@ -78,9 +78,9 @@ class WordEncoderParams(StrictModel):
     scorer: Literal["encoder", "match", "fused"] = "fused"
     match_weight: float = Field(0.25, ge=0, le=1)
     match_extra_steps: int = Field(4, ge=0, le=12)
-    match_norm: bool = False
-    match_speeds: tuple[float, ...] = ()
-    match_noise_db: tuple[float, ...] = ()
+    match_norm: bool = True
+    match_speeds: tuple[float, ...] = (0.9, 1.1)
+    match_noise_db: tuple[float, ...] = (10.0,)
     step_bank_steps: int = Field(20000, ge=0)
 
     @model_validator(mode="after")

@@ -27,7 +27,6 @@ import torch
 from tasks.audio import speech_embedding as se
 from tasks.audio.io import read_audio, resample, to_mono
 from tasks.audio.pico import VOICES as PICO_VOICES
-from tasks.trigger_word.enrol import scoring_doc
 from tasks.trigger_word.lexicon import lexicon_words
 from tasks.trigger_word.word_data import (
     RATE,
@@ -60,7 +59,7 @@ from tasks.trigger_word.word_eval import (
     scored_rows,
     summary,
 )
-from tasks.trigger_word.word_match import Scoring, step_bank
+from tasks.trigger_word.word_match import Scoring, scoring_doc, step_bank
 
 log = logging.getLogger(__name__)
 

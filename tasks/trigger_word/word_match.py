@@ -6,7 +6,11 @@ The classic few-shot keyword-spotting baseline: each take's frontend steps (96 v
 matches the whole template to some stretch of the stream ending at ``j`` (subsequence DTW,
 free start, slopes 1/2 to 2), as ``(1 + cos) / 2``. Steps are centred on the mean of the
 encoder's step bank first (the frontend's steps share a large common part that makes every
-cosine high). Several templates: the best one at each step.
+cosine high). Several templates: the best one at each step (or the mean of the best few),
+optionally after moving each template's scores to the same mean and spread over the step bank
+(a z-norm per template, mapped back to the templates' average scale). Enrolment can add
+augmented copies of each take as more templates (:class:`Scoring`'s ``speeds`` and ``noise_db``;
+made in :func:`tasks.trigger_word.enrol.enrolled_takes`).
 
 The *fused* score is ``w * encoder + (1 - w) * match`` step by step (both on the same 0-1 scale),
 aligned on the encoder's clock (the score of step ``j`` is the window ending there).
@@ -179,6 +183,21 @@ class Scoring:
     speeds: tuple[float, ...] = ()  # each take also as a speed-perturbed copy at each of these factors
     noise_db: tuple[float, ...] = ()  # each take also in a context of noise this far below it (dB)
     noise_alpha: float = 0.0  # that noise's colour: power as 1/f**alpha (white 0, pink 1, brown 2)
+
+
+def scoring_of(about: dict) -> Scoring:
+    """A scorer's settings as a rule or ``detector.json`` stores them (keys added later
+    default to the scorer they extend: folders from before them score as they did)."""
+    return Scoring(about["kind"], float(about.get("weight", 0.5)),
+                   int(about.get("extra", 0)), bool(about.get("centred", True)), int(about.get("top", 1)),
+                   bool(about.get("norm", False)), tuple(float(f) for f in about.get("speeds", ())),
+                   tuple(float(d) for d in about.get("noise_db", ())), float(about.get("noise_alpha", 0.0)))
+
+
+def scoring_doc(scoring: Scoring) -> dict:
+    return {"kind": scoring.kind, "weight": scoring.weight, "extra": scoring.extra, "centred": scoring.centred,
+            "top": scoring.top, "norm": scoring.norm, "speeds": list(scoring.speeds),
+            "noise_db": list(scoring.noise_db), "noise_alpha": scoring.noise_alpha}
 
 
 @dataclass(frozen=True)

@@ -528,8 +528,10 @@ def test_word_encoder_stage_trains_an_encoder_enrol_word_can_use(pipeline_run, t
     assert load_step_bank(root / "word_encoder").shape[1] == 96
     rule = doc["threshold_rule"]
     assert rule["scorer"] == metrics["scorer"] == "fused" and set(rule["scorers"]) == {"match", "fused"}
+    # each take also 10% slower and faster and 10 dB deeper in noise, templates normalised over the bank
     assert rule["scorers"]["fused"] == {"lambda": metrics["fused_lambda"], "weight": 0.25, "extra": 4,
-                                        "centred": True}
+                                        "centred": True, "top": 1, "norm": True, "speeds": [0.9, 1.1],
+                                        "noise_db": [10.0], "noise_alpha": 0.0}
     assert {"match_dev_missed_rate", "fused_dev_missed_rate", "fused_dev_false_accepts_per_hour_ci95",
             "fused_test_missed_rate"} <= set(metrics) and "match_test_missed_rate" not in metrics
     curves = pd.read_csv(root / "reports" / "word_encoder_dev_curve.csv")
