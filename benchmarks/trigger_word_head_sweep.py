@@ -26,6 +26,7 @@ import argparse
 import hashlib
 import json
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -115,12 +116,16 @@ def load_heads(checkpoints: list[Path], mode: str) -> tuple[nn.Module, dict]:
 
 
 def dev_scores(checkpoint: Path | list[Path], layout: Layout, tw: TriggerWordParams, seed: int, work: Path,
-               cache: dict[str, np.ndarray], mode: str = "logit") -> dict:
+               cache: dict[str, np.ndarray], mode: str = "logit",
+               wrap: Callable[[nn.Module, dict], nn.Module] | None = None) -> dict:
     """The evaluate stage's dev figures (in-engine and cross-engine) of one checkpoint, or of the
-    mean of several (``mode``: "logit" or "prob")."""
+    mean of several (``mode``: "logit" or "prob"); ``wrap(model, config)`` may replace the loaded
+    head by a module with its interface (e.g. a fused second opinion) before it is scored."""
     ev = tw.evaluate
     checkpoints = [Path(c) for c in checkpoint] if isinstance(checkpoint, list) else [Path(checkpoint)]
     model, doc = load_heads(checkpoints, mode)
+    if wrap is not None:
+        model = wrap(model, doc)
     checkpoint = checkpoints[0]
     meta = {**doc["features"], **doc["normaliser"]}
     scorer = CachedScorer(model, feature_spec(meta, str(checkpoint)), normaliser(meta), cache)
