@@ -170,6 +170,8 @@ def dev_scores(checkpoint: Path | list[Path], layout: Layout, tw: TriggerWordPar
             # misses / positives at the threshold per word-to-background band (dB)
             "dev_by_level": {b: [v["misses"], v["positives"]] for b, v in levels.items()},
             "cross_dev_by_level": {b: [v["misses"], v["positives"]] for b, v in clevels.items()},
+            # each cross dev positive found (1) or missed (0) at the threshold, in clip order: for paired tests
+            "cross_dev_found": "".join("1" if f else "0" for clip in cfound for f in clip),
             "parameters": sum(p.numel() for p in model.parameters())}
 
 

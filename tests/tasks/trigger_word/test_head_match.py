@@ -121,3 +121,37 @@ def test_coverage_picks_one_template_per_cluster_first(words):
     order = coverage_order([*word, other], 4)
     assert sorted(order) == [0, 1, 2, 3] and order[0] in (0, 1, 2) and order[-1] != order[0]
     assert coverage_order(word, 2)[0] in (0, 1, 2) and len(set(coverage_order(word, 5))) == 3
+
+
+def test_the_encoders_opinion_is_its_cosine_at_the_window_end_and_mixes_with_the_match(words, stream):
+    from models.word_encoder import WordEncoder, WordEncoderConfig
+    from tasks.trigger_word.word_encoder import WindowEmbedder
+
+    frontend = se.SpeechEmbedding()
+    audio, _, _ = stream
+    norm = normaliser(frontend, audio)
+    torch.manual_seed(1)
+    embedder = WindowEmbedder(WordEncoder(WordEncoderConfig(window=12, hidden=16, dim=8)).eval())
+    raw = frontend(audio)  # (96, T)
+    centroid = embedder.embed_steps(raw.T)[40]  # the window ending at step 51
+    templates = [to_space(take_steps(frontend, words["m3"], 4), norm.mean, norm.std, "centred")]
+    x = norm(torch.from_numpy(raw))[None]
+    alone = MatchedHead(head(), templates, norm.mean, norm.std, MatchFusion(1.0, encoder_weight=1.0), embedder,
+                        centroid).match(x)[0]
+    assert np.all(alone[:11] == 0) and abs(alone[51] - 1.0) < 1e-4  # its own window: cosine 1
+    assert np.allclose(alone[11:], (1 + embedder.embed_steps(raw.T) @ centroid) / 2, atol=1e-4)
+    match = MatchedHead(head(), templates, norm.mean, norm.std, MatchFusion(1.0)).match(x)[0]
+    mixed = MatchedHead(head(), templates, norm.mean, norm.std, MatchFusion(1.0, encoder_weight=0.25), embedder,
+                        centroid).match(x)[0]
+    assert np.allclose(mixed, 0.25 * alone + 0.75 * match, atol=1e-4)
+
+
+def test_a_template_over_a_background_hears_it(words):
+    from tasks.trigger_word.head_match import over_background
+
+    frontend = se.SpeechEmbedding()
+    bg = make_background("brown", 3.0, RATE, np.random.default_rng(2))
+    ctx, end = over_background(words["m3"], bg, 5.0)
+    assert end == len(ctx) - int(0.6 * RATE) and np.abs(ctx).max() <= 1.0
+    quiet, noisy = take_steps(frontend, words["m3"], 2), take_steps(frontend, words["m3"], 2, background=bg, snr_db=5.0)
+    assert quiet.shape == noisy.shape and not np.allclose(quiet, noisy, atol=0.1)
