@@ -175,6 +175,15 @@ def dev_scores(checkpoint: Path | list[Path], layout: Layout, tw: TriggerWordPar
             "parameters": sum(p.numel() for p in model.parameters())}
 
 
+def record(out: Path, row: dict, cache: dict[str, np.ndarray]) -> None:
+    """Keep the cached dev windows (``out/features.npz``) and append ``row`` to ``out/results.jsonl``
+    (and print it)."""
+    np.savez(out / "features.npz", **cache)
+    with (out / "results.jsonl").open("a") as f:
+        f.write(json.dumps(row) + "\n")
+    print(json.dumps(row), flush=True)
+
+
 def with_sets(raw: dict, sets: list[str], under: str = "") -> dict:
     """A copy of ``raw`` with each ``key=value`` (dotted key, under ``under.`` when given; value in
     YAML) set; a key not already there stops with its name."""
@@ -221,10 +230,7 @@ def main(argv: list[str] | None = None) -> None:
         torch.set_num_threads(tw.evaluate.threads)
         row = {"name": name.strip(), "ensemble": paths.split(), "mode": args.ensemble_mode,
                **dev_scores([Path(p) for p in paths.split()], layout, tw, base.seed, args.out, cache, args.ensemble_mode)}
-        np.savez(cache_path, **cache)
-        with (args.out / "results.jsonl").open("a") as f:
-            f.write(json.dumps(row) + "\n")
-        print(json.dumps(row), flush=True)
+        record(args.out, row, cache)
     jobs = [(str(c), None) for c in args.checkpoint] + [tuple(v.split(":", 1)) for v in args.variant]
     for name, spec in jobs:
         tw = validate_section(raw, "trigger_word", TriggerWordParams, args.params)
@@ -243,10 +249,7 @@ def main(argv: list[str] | None = None) -> None:
             log.info("%s: trained, best epoch %d", name, summary["best_epoch"])
         torch.set_num_threads(tw.evaluate.threads)
         row = {"name": name, "overrides": spec, "train_seed": args.train_seed, **dev_scores(checkpoint, layout, tw, base.seed, args.out, cache)}
-        np.savez(cache_path, **cache)
-        with (args.out / "results.jsonl").open("a") as f:
-            f.write(json.dumps(row) + "\n")
-        print(json.dumps(row), flush=True)
+        record(args.out, row, cache)
 
 
 if __name__ == "__main__":

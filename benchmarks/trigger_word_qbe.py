@@ -11,7 +11,7 @@ and along its curve). Never reads a test clip or session.
 Run (after the default pipeline has made its data)::
 
     python -m benchmarks.trigger_word_qbe --out DIR \\
-        --variant "k5: k=5 extra=4 weight=0.3" --variant "match-only: k=5 weight=1"
+        --variant "k5: k=5 extra=8 weight=0.5" --variant "match-only: k=5 weight=1"
 
 Variant keys (defaults in :data:`DEFAULTS`): ``k`` templates, ``pick`` (coverage: greedy
 facility location over a pool of ``pool`` train takes; random; spread: one per accent in
@@ -22,13 +22,12 @@ the opinion: 0 is the match alone, 1 the encoder alone; its vector is the mean o
 takes' or of the ``k`` templates' takes, ``centroid=pool|k``) and ``snr`` (0: templates in
 quiet context, as ``enrol-word`` makes them; else over the train split's backgrounds, this
 many dB above them). Appends one row per variant to
-``DIR/results.jsonl``; ``--time`` also prints the match's cost per second of audio.
+``DIR/results.jsonl``. The cost in ``detect``: ``python -m benchmarks.trigger_word_detect --match K``.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import time
 from pathlib import Path
@@ -36,7 +35,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from benchmarks.trigger_word_head_sweep import dev_scores
+from benchmarks.trigger_word_head_sweep import dev_scores, record
 from tasks.audio import speech_embedding as se
 from tasks.audio.checks import trim_silence
 from tasks.config import BaseParams, read_yaml, validate_section
@@ -70,11 +69,10 @@ def train_takes(layout: Layout, word: str, pool: int, seed: int) -> list[tuple[s
     return [(r.group, read_take(r.path, r.text, r.group, int(r.sample_rate)).wave) for r in rows]
 
 
-def pick_templates(raw: list[np.ndarray], groups: list[str], spaced: list[np.ndarray], k: int, pick: str,
-                   seed: int) -> list[int]:
-    """Indices of the ``k`` templates a variant keeps."""
+def pick_templates(groups: list[str], spaced: list[np.ndarray], k: int, pick: str, seed: int) -> list[int]:
+    """Indices of the ``k`` templates (unit rows, their takes' voice groups) a variant keeps."""
     if pick == "random":
-        return sorted(range(len(raw)), key=lambda i: stable_unit("qbe-pick", seed, i))[:k]
+        return sorted(range(len(spaced)), key=lambda i: stable_unit("qbe-pick", seed, i))[:k]
     if pick == "spread":  # one per accent in turn (accent = the voice group's part before "+")
         by_accent: dict[str, list[int]] = {}
         for i, g in enumerate(groups):
@@ -107,7 +105,6 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--checkpoint", type=Path, default=None, help="default: the train stage's")
     parser.add_argument("--variant", action="append", default=[], help='"name: key=value ..."')
     parser.add_argument("--calibration-clips", type=int, default=100)
-    parser.add_argument("--time", action="store_true", help="time the match of each variant on 60 s of audio")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     torch.set_num_threads(1)
@@ -142,7 +139,7 @@ def main(argv: list[str] | None = None) -> None:
                    take_steps(frontend, w, v["extra"], background=backgrounds[i % len(backgrounds)], snr_db=v["snr"])
                    for i, (_, w) in enumerate(pool)]
             spaced = [to_space(r, mean, std, v["space"]) for r in raw]
-            keep = pick_templates(raw, [g for g, _ in pool], spaced, v["k"], v["pick"], base.seed)
+            keep = pick_templates([g for g, _ in pool], spaced, v["k"], v["pick"], base.seed)
             fusion = MatchFusion(v["weight"], v["gain"], v["space"], encoder_weight=v["encoder"])
             embedder, centroid = None, None
             if v["encoder"] > 0:
@@ -156,20 +153,12 @@ def main(argv: list[str] | None = None) -> None:
             head.fusion = MatchFusion(v["weight"], v["gain"], v["space"], m, s, v["encoder"])
             made.update(templates=[pool[i][0] for i in keep], steps=[len(spaced[i]) for i in keep],
                         calibration=[round(m, 5), round(s, 5)])
-            if args.time:
-                x = torch.zeros(1, len(mean), 750)  # 60 s of steps
-                t0 = time.perf_counter()
-                head.match(x)
-                made["match_ms_per_s"] = round((time.perf_counter() - t0) * 1000 / 60, 3)
             return head
 
         t0 = time.perf_counter()
         row = {"name": name.strip(), **v, **dev_scores(checkpoint, layout, tw, base.seed, args.out, cache, wrap=wrap)}
         row.update(made, seconds=round(time.perf_counter() - t0, 1))
-        np.savez(cache_path, **cache)
-        with (args.out / "results.jsonl").open("a") as f:
-            f.write(json.dumps(row) + "\n")
-        print(json.dumps(row), flush=True)
+        record(args.out, row, cache)
 
 
 if __name__ == "__main__":
