@@ -10,7 +10,8 @@ the head's per-step logit:
     fused logit = (1 - w) * head logit + w * gain * z
 
 so the fused score is still a probability-like value, thresholded and streamed like the head's
-alone. :class:`MatchedHead` is that fusion as an ``nn.Module`` with the head's interface, so the
+alone. The opinion may also mix in the word encoder's ``(1 + cos) / 2`` to the takes' mean vector
+(``encoder_weight``), as ``enrol-word``'s fused scorer does. :class:`MatchedHead` is that fusion as an ``nn.Module`` with the head's interface, so the
 scoring code (clips, streams, ``detect``, ``evaluate``) runs it unchanged.
 
 The steps are compared in one of two spaces, both made from the head's own normaliser: ``centred``
@@ -50,8 +51,9 @@ class MatchFusion:
 
 def over_background(wave: np.ndarray, background: np.ndarray, snr_db: float, level_db: float = -30.0
                     ) -> tuple[np.ndarray, int]:
-    """The take over a stretch of ``background`` (looped from its start), ``snr_db`` above it, with
-    ``enrol-word``'s context before and after; returns (audio, the take's end sample)."""
+    """The take over a stretch of ``background`` (looped; its offset drawn from the take's length, so
+    a take always gets the same stretch), ``snr_db`` above it, with ``enrol-word``'s context before
+    and after; returns (audio, the take's end sample)."""
     lead, tail = int(LEAD_S * se.RATE), int(TAIL_S * se.RATE)
     x = background_slice([background], lead + len(wave) + tail, np.random.default_rng([len(wave)]), level_db)
     mix_word(x, wave, lead, snr_db, level_db)
