@@ -2,7 +2,7 @@
 each streamed the way `detect` does (features computed once per stretch of audio) and the
 former way (every window computed on its own), in the same run.
 
-Run: ``python -m benchmarks.trigger_word_detect [--minutes M] [--repeats R]``
+Run: ``python -m benchmarks.trigger_word_detect [--minutes M] [--repeats R] [--match K ...]``
 
 Every detector streams the same file (M minutes of 16 kHz audio: espeak-ng words over pink
 noise, written here) through the code `detect` runs (``score_file``: windows as long as the
@@ -12,7 +12,10 @@ head of ``train.model.head: window``) have the shipped presets' shapes with untr
 Figures are times real time (audio seconds per wall second, and per second of this process's
 CPU time: on a shared machine the wall clock also counts other jobs' turns) of the fastest of
 R rounds, the contenders taking turns in each round so that a busy machine slows them alike;
-the largest difference between the two paths' scores is printed too.
+the largest difference between the two paths' scores is printed too. ``--match K`` adds the GRU
+head fused with the query-by-example match of K templates of 17 steps
+(:mod:`tasks.trigger_word.head_match`; random unit steps: the DTW's cost does not depend on the
+values either).
 """
 
 from __future__ import annotations
@@ -33,7 +36,9 @@ from tasks.audio.io import resample
 from tasks.audio.noise import make_background
 from tasks.audio.tts import Utterance, Voice, speak_batch
 from tasks.trigger_word.detection import detect
+from tasks.trigger_word.head_match import MatchedHead, MatchFusion
 from tasks.trigger_word.inference import Normaliser, Scorer, score_file
+from tasks.trigger_word.word_match import unit
 
 RATE = 16000
 
@@ -50,13 +55,17 @@ def make_audio(path: Path, minutes: float) -> float:
     return len(x) / RATE
 
 
-def scorer(spec: FeatureSpec, kernel: int, stride: int, window: bool = False) -> Scorer:
+def scorer(spec: FeatureSpec, kernel: int, stride: int, window: bool = False, match: int = 0) -> Scorer:
     torch.manual_seed(0)
     model = WindowHead(WindowHeadConfig(n_freq=spec.n_bins, window=16, units=64, layers=2)) if window else \
         TriggerWordModel(TriggerWordConfig(n_freq=spec.n_bins, conv_filters=128, conv_kernel=kernel,
                                            conv_stride=stride, gru_units=96, gru_layers=2))
-    norm = Normaliser(np.zeros(spec.n_bins, np.float32), np.ones(spec.n_bins, np.float32))
-    return Scorer(model, spec, norm)
+    zeros, ones = np.zeros(spec.n_bins, np.float32), np.ones(spec.n_bins, np.float32)
+    if match:
+        rng = np.random.default_rng(0)
+        templates = [unit(rng.standard_normal((17, spec.n_bins)), None) for _ in range(match)]
+        model = MatchedHead(model, templates, zeros, ones, MatchFusion(0.5, 1.0, "centred", 0.55, 0.12))
+    return Scorer(model, spec, Normaliser(zeros, ones))
 
 
 def timed(path: Path, s: Scorer, per_window: bool) -> tuple[float, float, np.ndarray]:
@@ -71,6 +80,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--minutes", type=float, default=5.0)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--match", type=int, action="append", default=[],
+                        help="also the GRU head fused with the match of this many templates")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     with tempfile.TemporaryDirectory() as tmp:
@@ -80,6 +91,8 @@ def main(argv: list[str] | None = None) -> None:
             "speech_embedding frontend + Conv1D(k1) + 2 GRU 96": scorer(speech_embedding_spec(), 1, 1),
             "speech_embedding frontend + window head (16 frames, 2 x 64)": scorer(speech_embedding_spec(), 1, 1, True),
             "log-mel 40 x 20 ms + Conv1D(k15, s4) + 2 GRU 96": scorer(FeatureSpec("logmel", RATE, 640, 320, 40), 15, 4),
+            **{f"speech_embedding frontend + Conv1D(k1) + 2 GRU 96 + match of {k} templates":
+               scorer(speech_embedding_spec(), 1, 1, match=k) for k in args.match},
         }
         walls: dict[tuple[str, bool], list[float]] = {}
         cpus: dict[tuple[str, bool], list[float]] = {}

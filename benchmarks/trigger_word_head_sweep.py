@@ -26,6 +26,7 @@ import argparse
 import hashlib
 import json
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -115,12 +116,16 @@ def load_heads(checkpoints: list[Path], mode: str) -> tuple[nn.Module, dict]:
 
 
 def dev_scores(checkpoint: Path | list[Path], layout: Layout, tw: TriggerWordParams, seed: int, work: Path,
-               cache: dict[str, np.ndarray], mode: str = "logit") -> dict:
+               cache: dict[str, np.ndarray], mode: str = "logit",
+               wrap: Callable[[nn.Module, dict], nn.Module] | None = None) -> dict:
     """The evaluate stage's dev figures (in-engine and cross-engine) of one checkpoint, or of the
-    mean of several (``mode``: "logit" or "prob")."""
+    mean of several (``mode``: "logit" or "prob"); ``wrap(model, config)`` may replace the loaded
+    head by a module with its interface (e.g. a fused second opinion) before it is scored."""
     ev = tw.evaluate
     checkpoints = [Path(c) for c in checkpoint] if isinstance(checkpoint, list) else [Path(checkpoint)]
     model, doc = load_heads(checkpoints, mode)
+    if wrap is not None:
+        model = wrap(model, doc)
     checkpoint = checkpoints[0]
     meta = {**doc["features"], **doc["normaliser"]}
     scorer = CachedScorer(model, feature_spec(meta, str(checkpoint)), normaliser(meta), cache)
@@ -165,7 +170,18 @@ def dev_scores(checkpoint: Path | list[Path], layout: Layout, tw: TriggerWordPar
             # misses / positives at the threshold per word-to-background band (dB)
             "dev_by_level": {b: [v["misses"], v["positives"]] for b, v in levels.items()},
             "cross_dev_by_level": {b: [v["misses"], v["positives"]] for b, v in clevels.items()},
+            # each cross dev positive found (1) or missed (0) at the threshold, in clip order: for paired tests
+            "cross_dev_found": "".join("1" if f else "0" for clip in cfound for f in clip),
             "parameters": sum(p.numel() for p in model.parameters())}
+
+
+def record(out: Path, row: dict, cache: dict[str, np.ndarray]) -> None:
+    """Keep the cached dev windows (``out/features.npz``) and append ``row`` to ``out/results.jsonl``
+    (and print it)."""
+    np.savez(out / "features.npz", **cache)
+    with (out / "results.jsonl").open("a") as f:
+        f.write(json.dumps(row) + "\n")
+    print(json.dumps(row), flush=True)
 
 
 def with_sets(raw: dict, sets: list[str], under: str = "") -> dict:
@@ -214,10 +230,7 @@ def main(argv: list[str] | None = None) -> None:
         torch.set_num_threads(tw.evaluate.threads)
         row = {"name": name.strip(), "ensemble": paths.split(), "mode": args.ensemble_mode,
                **dev_scores([Path(p) for p in paths.split()], layout, tw, base.seed, args.out, cache, args.ensemble_mode)}
-        np.savez(cache_path, **cache)
-        with (args.out / "results.jsonl").open("a") as f:
-            f.write(json.dumps(row) + "\n")
-        print(json.dumps(row), flush=True)
+        record(args.out, row, cache)
     jobs = [(str(c), None) for c in args.checkpoint] + [tuple(v.split(":", 1)) for v in args.variant]
     for name, spec in jobs:
         tw = validate_section(raw, "trigger_word", TriggerWordParams, args.params)
@@ -236,10 +249,7 @@ def main(argv: list[str] | None = None) -> None:
             log.info("%s: trained, best epoch %d", name, summary["best_epoch"])
         torch.set_num_threads(tw.evaluate.threads)
         row = {"name": name, "overrides": spec, "train_seed": args.train_seed, **dev_scores(checkpoint, layout, tw, base.seed, args.out, cache)}
-        np.savez(cache_path, **cache)
-        with (args.out / "results.jsonl").open("a") as f:
-            f.write(json.dumps(row) + "\n")
-        print(json.dumps(row), flush=True)
+        record(args.out, row, cache)
 
 
 if __name__ == "__main__":
