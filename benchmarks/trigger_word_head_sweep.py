@@ -35,6 +35,7 @@ import yaml
 from torch import nn
 
 from models.trigger_word_heads import load_head
+from tasks.audio.features import FeatureExtractor
 from tasks.config import BaseParams, read_yaml, validate_section
 from tasks.trigger_word.clipset import read_clips, split_pools
 from tasks.trigger_word.config import Layout, TriggerWordParams
@@ -52,8 +53,9 @@ log = logging.getLogger("sweep")
 
 
 class CachedScorer(Scorer):
-    """A :class:`Scorer` that keeps the normalised features of every stretch of audio it has seen
-    (by hash), so another head scores the same audio without the frontend."""
+    """A :class:`Scorer` that keeps the frontend's features of every stretch of audio it has seen
+    (by hash), before any normalisation, so another head (with its own normaliser, a stream
+    normalisation or none) scores the same audio without the frontend."""
 
     def __init__(self, model, spec, norm, cache: dict[str, np.ndarray]):
         super().__init__(model, spec, norm)
@@ -62,7 +64,7 @@ class CachedScorer(Scorer):
     @staticmethod
     def _key(*parts) -> str:
         h = hashlib.sha256()
-        for p in parts:
+        for p in ("raw", *parts):
             h.update(p.tobytes() if isinstance(p, np.ndarray) else repr(p).encode())
         return h.hexdigest()[:32]
 
@@ -72,14 +74,15 @@ class CachedScorer(Scorer):
             from tasks.audio.window_features import WindowFeatures
 
             wf = self._windows.setdefault((rate, win, hop), WindowFeatures(self.spec, rate, win, hop))
-            self.cache[key] = self.norm(wf(chunk, count)).numpy()
-        return self.probabilities(torch.from_numpy(self.cache[key]))
+            self.cache[key] = wf(chunk, count).numpy()
+        return self.probabilities(self.norm(torch.from_numpy(self.cache[key])))
 
     def score_wave(self, wave, rate):
         key = self._key(np.ascontiguousarray(wave, np.float32), rate, "wave")
         if key not in self.cache:
-            self.cache[key] = self.features(wave, rate).numpy()
-        f = torch.from_numpy(self.cache[key])
+            ex = self._extractors.setdefault(rate, FeatureExtractor(self.spec, rate))
+            self.cache[key] = ex(torch.from_numpy(np.ascontiguousarray(wave, dtype=np.float32))).numpy()
+        f = self.norm(torch.from_numpy(self.cache[key]))
         if f.shape[-1] < self.model.config.conv_kernel:
             return np.zeros(0, np.float32)
         return self.probabilities(f[None])[0]

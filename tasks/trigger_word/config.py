@@ -291,6 +291,8 @@ class ModelParams(StrictModel):
     window: int = Field(16, ge=1)
     window_units: int = Field(64, ge=1)
     window_layers: int = Field(2, ge=1)
+    stream_norm: Literal["none", "mean", "mean_std", "l2", "mean_l2"] = "none"
+    stream_norm_s: float | None = Field(3.0, gt=0)
 
 
 class SpecAugmentParams(StrictModel):

@@ -35,6 +35,7 @@ from tasks.trigger_word.modeling import (
     positive_ends,
     read_meta,
     relabel,
+    stream_meta,
 )
 from tasks.trigger_word.train import (
     Relabelled,
@@ -69,7 +70,8 @@ def train_into(out: Path, layout: Layout, base: BaseParams, params: TrainParams)
     torch.set_num_threads(params.threads)
     meta = read_meta(layout.features)
     config = model_config(params.model, meta)
-    norm = normaliser(meta)
+    stream = stream_meta(params.model, meta)
+    norm = normaliser({**meta, **stream})
     clock = clock_for(meta, config)
     train_set, dev_set = FeatureShards(layout.features, "train"), FeatureShards(layout.features, "dev")
     clips = read_clips(layout.clips)
@@ -159,7 +161,7 @@ def train_into(out: Path, layout: Layout, base: BaseParams, params: TrainParams)
     save_model(out / "checkpoint", kept, config, meta={
         "features": {k: meta.get(k) for k in ("kind", "sample_rate", "n_fft", "hop", "n_mels", "n_bins", "n_frames",
                                                 "ty", "frontend")},
-        "normaliser": {"mean": meta["mean"], "std": meta["std"]},
+        "normaliser": {"mean": meta["mean"], "std": meta["std"], **stream},
         "clip_seconds": clip_s, "train_params": params.model_dump(), "seed": base.seed,
         "data_sha256": data_hash, "train_summary": summary})
     return {"summary": summary, "history": history}

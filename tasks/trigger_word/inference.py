@@ -23,20 +23,26 @@ from tasks.audio.features import FeatureExtractor, FeatureSpec
 from tasks.audio.io import AudioReadError, open_audio, to_mono
 from tasks.audio.window_features import WindowFeatures
 from tasks.trigger_word.detection import StepClock
+from tasks.trigger_word.stream_norm import StreamNorm
 
 GROUP = 16  # windows scored together when streaming (80 s of audio for 10 s windows)
 
 
 @dataclass(frozen=True)
 class Normaliser:
+    """The training features' mean and std per bin, then optionally a per-stream normalisation
+    of each clip's (or streamed window's) steps (:mod:`tasks.trigger_word.stream_norm`)."""
+
     mean: np.ndarray  # (F,)
     std: np.ndarray  # (F,)
+    stream: StreamNorm | None = None
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        """``(..., F, T)`` dB features -> standardised per bin."""
+        """``(..., F, T)`` dB features -> standardised per bin (then along time, with ``stream``)."""
         m = torch.as_tensor(self.mean, dtype=x.dtype)[:, None]
         s = torch.as_tensor(self.std, dtype=x.dtype)[:, None]
-        return (x - m) / s
+        x = (x - m) / s
+        return x if self.stream is None else self.stream(x)
 
 
 class Scorer:

@@ -19,6 +19,7 @@ from tasks.io import sha256_file
 from tasks.trigger_word.config import ModelParams
 from tasks.trigger_word.detection import StepClock
 from tasks.trigger_word.inference import Normaliser
+from tasks.trigger_word.stream_norm import StreamNorm, stream_norm_from_params
 from tasks.trigger_word.synth import labels_for
 
 
@@ -39,7 +40,19 @@ def feature_spec(meta: dict, where: str = "checkpoint") -> FeatureSpec:
 
 
 def normaliser(meta: dict) -> Normaliser:
-    return Normaliser(np.asarray(meta["mean"], np.float32), np.asarray(meta["std"], np.float32))
+    """The normaliser of a checkpoint's ``{**features, **normaliser}`` (or of the features' meta
+    plus :func:`stream_meta`); no ``stream`` entry (checkpoints made before it existed, or with it
+    off) standardises per bin only, as before."""
+    stream = meta.get("stream")
+    return Normaliser(np.asarray(meta["mean"], np.float32), np.asarray(meta["std"], np.float32),
+                      None if stream is None else StreamNorm.from_meta(stream))
+
+
+def stream_meta(params: ModelParams, meta: dict) -> dict:
+    """``{"stream": ...}`` for a checkpoint's normaliser when ``params.stream_norm`` is on, else ``{}``
+    (so a checkpoint trained with it off is what it was before the option existed)."""
+    norm = stream_norm_from_params(params.stream_norm, params.stream_norm_s, meta["hop"] / meta["sample_rate"])
+    return {} if norm is None else {"stream": norm.to_meta()}
 
 
 def model_config(params: ModelParams, meta: dict) -> TriggerWordConfig | WindowHeadConfig:

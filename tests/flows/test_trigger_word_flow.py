@@ -578,3 +578,47 @@ def test_window_head_trains_evaluates_and_detects(pipeline_run, tmp_path, capsys
     capsys.readouterr()
     assert main(["detect", "--params", str(new_params), "--checkpoint", str(data / "model"), str(clip)]) == 0
     assert isinstance(json.loads(capsys.readouterr().out)["detections"], list)
+
+
+def test_stream_normalisation_trains_evaluates_and_detects_and_is_off_by_default(pipeline_run, tmp_path, capsys):
+    """`train.model.stream_norm` on the pipeline's own features: the shipped model records it, its
+    normaliser applies it, and `detect` streams a clip to the scores of the clip's stored features
+    (one code path in train, evaluate and detect); the default run's checkpoint has no entry for
+    it and loads as before."""
+    import shutil
+
+    from models.trigger_word_heads import load_head
+    from tasks.trigger_word.features import FeatureShards
+    from tasks.trigger_word.inference import Scorer, score_file
+    from tasks.trigger_word.modeling import feature_spec, normaliser
+    from tasks.trigger_word.stream_norm import StreamNorm
+    from tasks.trigger_word.train import score_split
+
+    root, params_file = pipeline_run
+    _, default_doc = load_head(root / "model")
+    assert "stream" not in default_doc["normaliser"]
+    assert normaliser({**default_doc["features"], **default_doc["normaliser"]}).stream is None
+
+    params = yaml.safe_load(params_file.read_text())
+    params["base"]["data_dir"] = str(tmp_path / "data")
+    params["trigger_word"]["train"]["model"].update(stream_norm="mean_std", stream_norm_s=2.0)
+    new_params = write_params(tmp_path / "params.yaml", params)
+    data = tmp_path / "data" / "trigger_word"
+    for stage in ("collect", "split", "clips", "features"):
+        shutil.copytree(root / stage, data / stage)
+    for stage in ("train", "evaluate"):
+        assert main([stage, "--params", str(new_params)]) == 0
+    model, doc = load_head(data / "model")
+    assert doc["normaliser"]["stream"] == {"kind": "mean_std", "decay": pytest.approx(np.exp(-0.08 / 2.0))}
+    meta = {**doc["features"], **doc["normaliser"]}
+    scorer = Scorer(model, feature_spec(meta), normaliser(meta))
+    assert scorer.norm.stream == StreamNorm("mean_std", np.exp(-0.08 / 2.0))
+
+    clip = export_clip(new_params, data / "clips", tmp_path / "clip-0.wav")
+    _, streamed = score_file(clip, scorer, doc["clip_seconds"])
+    stored, _ = score_split(model, FeatureShards(data / "features", "train"), scorer.norm)
+    assert streamed.shape == stored[0].shape == (125,)
+    np.testing.assert_allclose(streamed, stored[0], atol=2e-2)  # features stored as float16
+    capsys.readouterr()
+    assert main(["detect", "--params", str(new_params), "--checkpoint", str(data / "model"), str(clip)]) == 0
+    assert isinstance(json.loads(capsys.readouterr().out)["detections"], list)
