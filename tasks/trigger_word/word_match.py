@@ -112,8 +112,11 @@ def template_scores(templates: Sequence[np.ndarray], stream: np.ndarray, kind: s
         pad[i, :len(x)] = x
     if kind not in ("linear", "log"):
         raise ValueError(f"unknown match cost {kind!r} (linear or log)")
-    cos = (pad @ stream.T).astype(np.float64)  # (K, n, T)
-    cost = 1.0 - cos if kind == "linear" else -np.log(np.clip((1.0 + cos) / 2.0, 1e-6, 1.0))
+    cos = pad @ stream.T  # (K, n, T)
+    if kind == "linear":
+        cost = (1.0 - cos).astype(np.float64)  # 0..2
+    else:
+        cost = -np.log(np.clip((1.0 + cos.astype(np.float64)) / 2.0, 1e-6, 1.0))
     inf = np.inf
     out = np.full((k, t), inf)
     prev2 = prev2c = None
