@@ -12,11 +12,14 @@ threshold by the rule ``tau = imp + lambda (self - imp)`` on that scorer's own s
 leave-one-out score, lambda chosen on dev. Test is never touched here.
 
 Variants are JSON objects with :class:`Scoring`'s fields (``kind``, ``weight``, ``extra``,
-``centre``, ``top``, ``norm``, ``speeds``, ``noise_db``, ``noise_alpha``); those sharing their
+``centre``, ``top``, ``norm``, ``speeds``, ``noise_db``, ``noise_alpha``, ``cost``, ``running``); those sharing their
 templates are scored by one DTW per detector and stream (:func:`run_family`). Each result line
 (``match_results.jsonl`` in the cache) has the dev curve, the chosen lambda's figures per engine
 and by word level, the best points at 0.5-5 FA/h and the missed positives (for paired
-comparisons). ``--time-minutes M`` times ``detect``'s streaming of M minutes per variant instead.
+comparisons). ``--negative-folds K`` also chooses each variant's lambda on each of K interleaved
+parts of the negatives alone and counts the false accepts on the rest (``negative_folds``: how far
+a lambda picked on fewer negatives holds). ``--time-minutes M`` times ``detect``'s streaming of M
+minutes per variant instead.
 """
 
 from __future__ import annotations
@@ -65,10 +68,10 @@ from tasks.trigger_word.word_match import (
     self_near_end,
     self_score,
     stream_scores,
+    stream_unit,
     template_norms,
     template_scores,
     template_span,
-    unit,
 )
 from tasks.trigger_word.word_match import scoring_of as stored_scoring
 
@@ -216,9 +219,12 @@ def per_template(sc: Scoring, e: Prepared, seg_steps: list[np.ndarray], bank_ste
     takes = enrolled_takes(embedder, e.waves, jitter, sc) if (sc.speeds or sc.noise_db) else e.takes
     c = centre if sc.centred else None
     tps = takes.templates(sc, c)
-    return PerTemplate(takes, [template_scores(tps, unit(s, c)) for s in e.clip_steps],
-                       [template_scores(tps, unit(s, c)) for s in seg_steps], template_scores(tps, unit(bank_steps, c)),
-                       [template_scores(tps, unit(takes.contexts[k], c)) for k in range(len(takes.vectors))])
+
+    def sc_of(s: np.ndarray) -> np.ndarray:
+        return template_scores(tps, stream_unit(s, c, sc.running), sc.cost)
+
+    return PerTemplate(takes, [sc_of(s) for s in e.clip_steps], [sc_of(s) for s in seg_steps], sc_of(bank_steps),
+                       [sc_of(takes.contexts[k]) for k in range(len(takes.vectors))])
 
 
 def combined_row(sc: Scoring, pt: PerTemplate, e: Prepared, clip_vecs, seg_vecs, bank_vecs, p: WordEncoderParams,
@@ -246,7 +252,7 @@ def combined_row(sc: Scoring, pt: PerTemplate, e: Prepared, clip_vecs, seg_vecs,
 
 
 def run_family(vs: list[dict], dets: list[Prepared], clip_vecs, seg_steps, seg_vecs, bank_stream, z: dict,
-               p: WordEncoderParams, centre, embedder) -> list[dict]:
+               p: WordEncoderParams, centre, embedder, folds: int = 1) -> list[dict]:
     """Variants sharing their templates (kind match/fused; same extra, centring, speeds, noise):
     the DTW once per detector, then each variant's combination."""
     window = embedder.model.config.window
@@ -259,11 +265,11 @@ def run_family(vs: list[dict], dets: list[Prepared], clip_vecs, seg_steps, seg_v
             rows[vi].append(combined_row(scoring_of(v), pt, e, clip_vecs[di], seg_vecs, bank_stream[1], p, window,
                                          embedder))
     dtw_s = time.perf_counter() - t0
-    return [figures(v, r, z, p, embedder, dtw_s) for v, r in zip(vs, rows, strict=True)]
+    return [figures(v, r, z, p, embedder, dtw_s, folds) for v, r in zip(vs, rows, strict=True)]
 
 
 def run_variant(v: dict, dets: list[Prepared], clip_vecs: list[list[np.ndarray]], seg_streams, bank_stream, z: dict,
-                p: WordEncoderParams, centre, embedder) -> dict:
+                p: WordEncoderParams, centre, embedder, folds: int = 1) -> dict:
     window = embedder.model.config.window
     t0 = time.perf_counter()
     rows = []
@@ -281,10 +287,11 @@ def run_variant(v: dict, dets: list[Prepared], clip_vecs: list[list[np.ndarray]]
             self_s = self_score(sc, e.takes, lambda st: encoder_vectors(embedder.model, st), c, window)
         rows.append({"word": e.word, "engine": e.engine, "pos": pos, "neg": neg, "ends": e.ends, "snr": e.snr,
                      "self": self_s, "imp": imp_s, "positives": len(e.ends)})
-    return figures(v, rows, z, p, embedder, time.perf_counter() - t0)
+    return figures(v, rows, z, p, embedder, time.perf_counter() - t0, folds)
 
 
-def figures(v: dict, rows: list[dict], z: dict, p: WordEncoderParams, embedder, score_s: float) -> dict:
+def figures(v: dict, rows: list[dict], z: dict, p: WordEncoderParams, embedder, score_s: float,
+            folds: int = 1) -> dict:
     """The dev curve over lambda, the chosen lambda's figures (all, per engine, by word level) and
     the best points at a few false-accept rates."""
     hours = float(z["hours"])
@@ -343,6 +350,44 @@ def figures(v: dict, rows: list[dict], z: dict, p: WordEncoderParams, embedder, 
     ok = [g for g in glob if g[1] <= 1.0]
     out["global_best_at_1.0"] = [round(x, 4) for x in min(ok)] if ok else None
     out["curve"] = points
+    if folds > 1:
+        out["negative_folds"] = negative_folds(rows, hours, lam, p, embedder, folds)
+    return out
+
+
+def negative_folds(rows: list[dict], hours: float, chosen: float, p: WordEncoderParams, embedder,
+                   folds: int) -> list[dict]:
+    """How far a lambda chosen on part of the negatives holds on the rest: the negative segments
+    in ``folds`` interleaved parts; for each, the rule's lambda chosen on that part alone (as the
+    stage chooses it, on fewer negatives) and its misses and FA/h there and on the other parts."""
+    n_seg = len(rows[0]["neg"])
+    out = []
+    for f in [*range(folds), None]:
+        own = [i for i in range(n_seg) if f is None or i % folds == f]
+        rest = [i for i in range(n_seg) if f is not None and i % folds != f]
+        h_own, h_rest = hours * len(own) / n_seg, hours * len(rest) / n_seg
+
+        def count(lam: float, idx: list[int]) -> tuple[int, int]:
+            mis = fas = 0
+            for r in rows:
+                thr = float(np.clip(r["imp"] + lam * (r["self"] - r["imp"]), 0, 1))
+                m, a = detector_counts(thr, r["pos"], r["ends"], [r["neg"][i] for i in idx], embedder.clock, p)
+                mis, fas = mis + m, fas + a
+            return mis, fas
+
+        if f is None:
+            lam = chosen
+        else:
+            pts = []
+            for q in LAMBDAS:
+                m, a = count(q, own)
+                pts.append({"lambda": q, "missed_rate": m, "false_accepts_per_hour": a / (h_own * len(rows))})
+            lam = pick_lambda(pts, p.target_fa_per_hour)
+        m, a_own = count(lam, own)
+        a_rest = count(lam, rest)[1] if rest else 0
+        out.append({"fold": f, "lambda": lam, "misses": m, "false_accepts": a_own,
+                    "fa_per_hour": round(a_own / (h_own * len(rows)), 3), "rest_false_accepts": a_rest,
+                    "rest_fa_per_hour": round(a_rest / (h_rest * len(rows)), 3) if rest else None})
     return out
 
 
@@ -394,6 +439,8 @@ def main() -> None:
     ap.add_argument("--negative-minutes", type=float, default=None, help="more negatives than params.yaml's")
     ap.add_argument("--time-minutes", type=float, default=0.0,
                     help="instead of the dev check: time detect on this many minutes of audio per variant")
+    ap.add_argument("--negative-folds", type=int, default=1,
+                    help="also choose lambda on each of this many parts of the negatives and count the rest")
     ap.add_argument("variants", nargs="*", help="JSON objects: {kind: encoder|match|fused, weight, extra, centre}")
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
@@ -421,14 +468,17 @@ def main() -> None:
     families: dict[str, list[dict]] = {}
     for v in specs:
         key = "encoder" if v["kind"] == "encoder" else json.dumps([v.get(k) for k in ("extra", "centre", "speeds",
-                                                                                       "noise_db", "noise_alpha")])
+                                                                                       "noise_db", "noise_alpha",
+                                                                                       "cost", "running")])
         families.setdefault(key, []).append(v)
     seg_vecs = [vc for _, vc in seg_streams]
     for key, vs in families.items():
         if key == "encoder":
-            results = [run_variant(v, dets, clip_vecs, seg_streams, bank_stream, z, p, centre, embedder) for v in vs]
+            results = [run_variant(v, dets, clip_vecs, seg_streams, bank_stream, z, p, centre, embedder,
+                                   args.negative_folds) for v in vs]
         else:
-            results = run_family(vs, dets, clip_vecs, seg_steps, seg_vecs, bank_stream, z, p, centre, embedder)
+            results = run_family(vs, dets, clip_vecs, seg_steps, seg_vecs, bank_stream, z, p, centre, embedder,
+                                 args.negative_folds)
         for r in results:
             with open(args.cache / "match_results.jsonl", "a") as f:
                 f.write(json.dumps(r) + "\n")

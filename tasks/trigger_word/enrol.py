@@ -48,6 +48,7 @@ from tasks.trigger_word.word_match import (
     scoring_doc,
     scoring_of,
     self_score,
+    stream_unit,
     template_norms,
     template_scores,
     template_span,
@@ -273,7 +274,8 @@ def match_rule_parts(scoring: Scoring, takes: EnrolledTakes, step_bank: np.ndarr
     centre = bank_centre(step_bank)
     window = embedder.model.config.window
     c = centre if scoring.centred else None
-    per = template_scores(takes.templates(scoring, c), unit(step_bank, c))  # (K, T_bank)
+    per = template_scores(takes.templates(scoring, c), stream_unit(step_bank, c, scoring.running),
+                          scoring.cost)  # (K, T_bank)
     norms = template_norms(per) if scoring.norm else None
     enc = ((1.0 + embedder.embed_steps(step_bank) @ takes.mean()) / 2).astype(np.float32)
     imp = float(np.quantile(combined(scoring, per, enc, window, norms), quantile))
@@ -291,6 +293,9 @@ class EnrolledScorer:
         self.scoring = scoring or Scoring()
         self.norms = norms if self.scoring.norm else None
         self.centre = centre if self.scoring.centred else None
+        if self.scoring.running > 0:  # the templates would need their contexts' running means
+            raise EnrolmentError("running-mean centring (scorer running > 0) is a dev experiment of "
+                                 "benchmarks/word_match_variants; detect does not stream it")
         self.templates = [unit(x, self.centre) for x in templates]
 
     def score_wave(self, wave: np.ndarray, rate: int) -> np.ndarray:
@@ -298,8 +303,8 @@ class EnrolledScorer:
         enc = ((1.0 + self.embedder.embed_steps(steps) @ self.mean) / 2).astype(np.float32)
         if self.scoring.kind == "encoder":
             return enc
-        m = on_encoder_clock(match_scores(self.templates, unit(steps, self.centre), self.scoring.top, self.norms),
-                             self.embedder.model.config.window)
+        m = on_encoder_clock(match_scores(self.templates, unit(steps, self.centre), self.scoring.top, self.norms,
+                                          self.scoring.cost), self.embedder.model.config.window)
         return m if self.scoring.kind == "match" else fuse(enc, m, self.scoring.weight)
 
 

@@ -34,6 +34,22 @@ def unit(steps: np.ndarray, centre: np.ndarray | None) -> np.ndarray:
     return (x / np.linalg.norm(x, axis=1, keepdims=True).clip(1e-9)).astype(np.float32)
 
 
+def stream_unit(steps: np.ndarray, centre: np.ndarray | None, running: float = 0.0) -> np.ndarray:
+    """:func:`unit` of a stream, or with ``running > 0`` centred on its own causal running mean
+    (an exponential mean with a time constant of ``running`` steps, starting from ``centre``: a
+    cepstral-mean-normalisation-like centring on what the stream has sounded like so far)."""
+    if running <= 0:
+        return unit(steps, centre)
+    from scipy.signal import lfilter
+
+    x = np.asarray(steps, np.float64)
+    a = 1.0 / max(running, 1.0)
+    start = np.zeros(x.shape[1]) if centre is None else np.asarray(centre, np.float64)
+    mean, _ = lfilter([a], [1.0, -(1.0 - a)], x, axis=0, zi=((1.0 - a) * start)[None, :])
+    y = x - mean
+    return (y / np.linalg.norm(y, axis=1, keepdims=True).clip(1e-9)).astype(np.float32)
+
+
 def template_span(start_sample: int, end_sample: int, extra: int = 0) -> tuple[int, int]:
     """``(first, last + 1)`` steps of a take from ``start_sample`` to ``end_sample``: the first step
     that has heard its start, to ``extra`` steps after the one that has heard it whole."""
@@ -78,10 +94,14 @@ def subsequence_dtw(template: np.ndarray, stream: np.ndarray) -> np.ndarray:
     return np.where(np.isfinite(mean), 1.0 - mean, -1.0).astype(np.float32)
 
 
-def template_scores(templates: Sequence[np.ndarray], stream: np.ndarray) -> np.ndarray:
+def template_scores(templates: Sequence[np.ndarray], stream: np.ndarray, kind: str = "linear") -> np.ndarray:
     """``(K, T)`` 0-1 score of each template at each step of a stream of unit steps, ``(1 + cos) / 2``
     of :func:`subsequence_dtw`, all templates at once (padded to the longest: the same numbers as
-    one call per template, for a fraction of numpy's per-call cost)."""
+    one call per template, for a fraction of numpy's per-call cost).
+
+    ``kind="log"``: each cell costs ``-log((1 + cos) / 2)`` instead of ``1 - cos`` and the score is
+    ``exp(-mean cost)``, the geometric mean of the cells' ``(1 + cos) / 2`` along the best path: a
+    sharper local cost (one badly matched step pulls the score down more than in the mean)."""
     k, t = len(templates), len(stream)
     if k == 0 or t == 0:
         return np.zeros((k, t), np.float32)
@@ -90,7 +110,13 @@ def template_scores(templates: Sequence[np.ndarray], stream: np.ndarray) -> np.n
     pad = np.zeros((k, n, stream.shape[1]), np.float32)
     for i, x in enumerate(templates):
         pad[i, :len(x)] = x
-    cost = (1.0 - pad @ stream.T).astype(np.float64)  # (K, n, T), 0..2
+    if kind not in ("linear", "log"):
+        raise ValueError(f"unknown match cost {kind!r} (linear or log)")
+    cos = pad @ stream.T  # (K, n, T)
+    if kind == "linear":
+        cost = (1.0 - cos).astype(np.float64)  # 0..2
+    else:
+        cost = -np.log(np.clip((1.0 + cos.astype(np.float64)) / 2.0, 1e-6, 1.0))
     inf = np.inf
     out = np.full((k, t), inf)
     prev2 = prev2c = None
@@ -113,7 +139,8 @@ def template_scores(templates: Sequence[np.ndarray], stream: np.ndarray) -> np.n
         prev, prevc = np.take_along_axis(tot, best, 0)[0], np.take_along_axis(cel, best, 0)[0]
         done = lens == i + 1
         out[done] = prev[done] / prevc[done]
-    return np.where(np.isfinite(out), 1.0 - out / 2.0, 0.0).astype(np.float32)
+    score = 1.0 - out / 2.0 if kind == "linear" else np.exp(-out)
+    return np.where(np.isfinite(out), score, 0.0).astype(np.float32)
 
 
 def template_norms(bank_scores: np.ndarray) -> np.ndarray:
@@ -139,12 +166,12 @@ def combine(per_template: np.ndarray, top: int = 1, norms: np.ndarray | None = N
 
 
 def match_scores(templates: Sequence[np.ndarray], stream: np.ndarray, top: int = 1,
-                 norms: np.ndarray | None = None) -> np.ndarray:
+                 norms: np.ndarray | None = None, cost: str = "linear") -> np.ndarray:
     """``(T,)`` 0-1 score of a stream of unit steps: the best template's ``(1 + cos) / 2`` at each
-    step (or as :func:`combine` says)."""
+    step (or as :func:`combine` says; ``cost`` as :func:`template_scores`)."""
     if not templates:
         return np.zeros(len(stream), np.float32)
-    return combine(template_scores(templates, stream), top, norms)
+    return combine(template_scores(templates, stream, cost), top, norms)
 
 
 def on_encoder_clock(scores: np.ndarray, window: int) -> np.ndarray:
@@ -183,6 +210,8 @@ class Scoring:
     speeds: tuple[float, ...] = ()  # each take also as a speed-perturbed copy at each of these factors
     noise_db: tuple[float, ...] = ()  # each take also in a context of noise this far below it (dB)
     noise_alpha: float = 0.0  # that noise's colour: power as 1/f**alpha (white 0, pink 1, brown 2)
+    cost: str = "linear"  # the DTW's local cost: linear (1 - cos) or log (-log((1 + cos) / 2))
+    running: float = 0.0  # > 0: each stream centred on its own causal running mean (time constant, steps)
 
 
 def scoring_of(about: dict) -> Scoring:
@@ -191,13 +220,21 @@ def scoring_of(about: dict) -> Scoring:
     return Scoring(about["kind"], float(about.get("weight", 0.5)),
                    int(about.get("extra", 0)), bool(about.get("centred", True)), int(about.get("top", 1)),
                    bool(about.get("norm", False)), tuple(float(f) for f in about.get("speeds", ())),
-                   tuple(float(d) for d in about.get("noise_db", ())), float(about.get("noise_alpha", 0.0)))
+                   tuple(float(d) for d in about.get("noise_db", ())), float(about.get("noise_alpha", 0.0)),
+                   str(about.get("cost", "linear")), float(about.get("running", 0.0)))
 
 
 def scoring_doc(scoring: Scoring) -> dict:
-    return {"kind": scoring.kind, "weight": scoring.weight, "extra": scoring.extra, "centred": scoring.centred,
-            "top": scoring.top, "norm": scoring.norm, "speeds": list(scoring.speeds),
-            "noise_db": list(scoring.noise_db), "noise_alpha": scoring.noise_alpha}
+    """The settings as stored; ``cost`` and ``running`` (dev experiments) only when not the default,
+    so that the stage's outputs and the folders it enrols read as before."""
+    doc = {"kind": scoring.kind, "weight": scoring.weight, "extra": scoring.extra, "centred": scoring.centred,
+           "top": scoring.top, "norm": scoring.norm, "speeds": list(scoring.speeds),
+           "noise_db": list(scoring.noise_db), "noise_alpha": scoring.noise_alpha}
+    if scoring.cost != "linear":
+        doc["cost"] = scoring.cost
+    if scoring.running:
+        doc["running"] = scoring.running
+    return doc
 
 
 @dataclass(frozen=True)
@@ -213,7 +250,7 @@ class EnrolledTakes:
         return self.origin[i] if self.origin else i
 
     def templates(self, scoring: Scoring, centre: np.ndarray | None, skip: int | None = None) -> list[np.ndarray]:
-        return [unit(c[a:b + scoring.extra], centre if scoring.centred else None)
+        return [stream_unit(c, centre if scoring.centred else None, scoring.running)[a:b + scoring.extra]
                 for i, (c, (a, b)) in enumerate(zip(self.contexts, self.spans, strict=True)) if self.of_take(i) != skip]
 
     def mean(self, skip: int | None = None) -> np.ndarray:
@@ -235,7 +272,8 @@ def stream_scores(scoring: Scoring, takes: EnrolledTakes, steps: np.ndarray, vec
     enc = ((1.0 + vectors @ takes.mean(skip)) / 2).astype(np.float32)
     if scoring.kind == "encoder":
         return enc
-    per = template_scores(takes.templates(scoring, centre, skip), unit(steps, centre if scoring.centred else None))
+    per = template_scores(takes.templates(scoring, centre, skip),
+                          stream_unit(steps, centre if scoring.centred else None, scoring.running), scoring.cost)
     return combined(scoring, per, enc, window, norms[takes.kept(skip)] if norms is not None else None)
 
 

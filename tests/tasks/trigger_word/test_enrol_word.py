@@ -258,3 +258,32 @@ def test_augmented_normalised_templates_find_the_word_and_older_folders_score_as
     (out / "detector.json").write_text(json.dumps(doc))
     with pytest.raises(DataError, match=r"template_norms .* does not fit its 12 templates"):
         main(["detect", "--checkpoint", str(out), str(found)])
+
+
+def test_a_log_cost_detector_finds_the_word_and_running_centring_is_refused_by_detect(encoder, user_takes,
+                                                                                       tmp_path, capsys):
+    import shutil
+
+    log_enc = tmp_path / "log-encoder"
+    shutil.copytree(encoder, log_enc)
+    doc = json.loads((log_enc / "config.json").read_text())
+    doc["threshold_rule"]["scorers"]["fused"] |= {"norm": True, "cost": "log"}
+    (log_enc / "config.json").write_text(json.dumps(doc))
+    takes = [*map(str, user_takes["kitchen"][:3])]
+    out = tmp_path / "kitchen-log"
+    assert main(["enrol-word", "--encoder", str(log_enc), "--out", str(out), "--scorer", "fused", *takes]) == 0
+    capsys.readouterr()
+    about = json.loads((out / "detector.json").read_text())["scorer"]
+    assert about["cost"] == "log" and "running" not in about
+    found = pasted(tmp_path / "kitchen.wav", user_takes["kitchen-wave"][4].wave, 3.0, 1)
+    other = pasted(tmp_path / "computer.wav", user_takes["computer-wave"][4].wave, 3.0, 2)
+    assert main(["detect", "--checkpoint", str(out), str(found), str(other)]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert lines[0]["detections"] and all(2.6 <= d["time_s"] <= 4.0 for d in lines[0]["detections"]), lines[0]
+    assert lines[1]["detections"] == [], lines[1]
+    # running-mean centring is a dev experiment: a folder that asks for it is refused, not mis-scored
+    d = json.loads((out / "detector.json").read_text())
+    d["scorer"]["running"] = 25.0
+    (out / "detector.json").write_text(json.dumps(d))
+    with pytest.raises(DataError, match="running-mean centring"):
+        main(["detect", "--checkpoint", str(out), str(found)])

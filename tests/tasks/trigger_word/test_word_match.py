@@ -5,10 +5,14 @@ from __future__ import annotations
 import numpy as np
 
 from tasks.trigger_word.word_match import (
+    Scoring,
     combine,
     fuse,
     match_scores,
     on_encoder_clock,
+    scoring_doc,
+    scoring_of,
+    stream_unit,
     subsequence_dtw,
     template_norms,
     template_scores,
@@ -98,3 +102,41 @@ def test_template_norms_make_a_template_that_scores_everything_high_no_longer_wi
     assert abs(float(np.median(normed)) - float(per.mean())) < 0.1
     # top-2: the mean of the two best at each step
     assert np.allclose(combine(per, top=2), per.mean(axis=0)) and np.allclose(combine(per, top=9), per.mean(axis=0))
+
+
+def test_the_log_cost_scores_the_geometric_mean_and_punishes_one_bad_step_more():
+    stream = _stream(120, 4)
+    template = stream[40:52].copy()
+    lin, log = template_scores([template], stream)[0], template_scores([template], stream, "log")[0]
+    assert int(np.argmax(log)) == int(np.argmax(lin)) == 51 and log[51] > 0.999
+    assert np.all((log >= 0) & (log <= 1))
+    # the same template with one step turned around: the mean barely moves, the geometric mean falls further
+    bad = template.copy()
+    bad[6] = -bad[6]
+    lin_bad, log_bad = template_scores([bad], stream)[0, 51], template_scores([bad], stream, "log")[0, 51]
+    assert 1 - lin_bad < 0.1 and log_bad < lin_bad - 0.01
+    try:
+        template_scores([template], stream, "cubic")
+    except ValueError as exc:
+        assert "cubic" in str(exc)
+    else:
+        raise AssertionError("an unknown cost was accepted")
+
+
+def test_running_centring_removes_a_stream_s_own_steady_background():
+    rng = np.random.default_rng(5)
+    background = rng.standard_normal(96) * 4
+    word = rng.standard_normal((10, 96))
+    quiet = np.concatenate([rng.standard_normal((30, 96)) * 0.1, word, rng.standard_normal((10, 96)) * 0.1])
+    noisy = quiet + background  # the same word over a steady background the bank's centre does not know
+    centre = np.zeros(96, np.float32)
+    assert np.array_equal(stream_unit(noisy, centre, 0.0), unit(noisy, centre))
+    plain = np.sum(unit(noisy, centre)[30:40] * unit(quiet, centre)[30:40], axis=1).mean()
+    running = np.sum(stream_unit(noisy, centre, 25.0)[30:40] * stream_unit(quiet, centre, 25.0)[30:40], axis=1).mean()
+    assert plain < 0.5 < running
+    # stored settings: folders from before score as they did
+    old = scoring_of({"kind": "fused"})
+    assert old.cost == "linear" and old.running == 0.0
+    new = Scoring("fused", cost="log", running=25.0)
+    assert scoring_of(scoring_doc(new)) == new
+    assert "cost" not in scoring_doc(Scoring("fused")) and "running" not in scoring_doc(Scoring("fused"))
