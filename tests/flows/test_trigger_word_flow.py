@@ -218,6 +218,26 @@ def test_evaluate_ships_model_with_threshold_and_reports(pipeline_run):
     assert all((root / "eval" / parse_ref(f)[0]).is_file() for f in fa.file)  # a session, or a clip in a shard
 
 
+def retrained(pipeline_run, tmp_path: Path, model: dict, **train) -> tuple[Path, Path]:
+    """The pipeline's collect, split, clips and features copied under ``tmp_path``, then train and
+    evaluate run again with ``trigger_word.train.model`` and ``trigger_word.train`` changed;
+    returns the new params file and the new ``trigger_word`` data folder."""
+    import shutil
+
+    root, params_file = pipeline_run
+    params = yaml.safe_load(params_file.read_text())
+    params["base"]["data_dir"] = str(tmp_path / "data")
+    params["trigger_word"]["train"]["model"].update(model)
+    params["trigger_word"]["train"].update(train)
+    new_params = write_params(tmp_path / "params.yaml", params)
+    data = tmp_path / "data" / "trigger_word"
+    for stage in ("collect", "split", "clips", "features"):
+        shutil.copytree(root / stage, data / stage)
+    for stage in ("train", "evaluate"):
+        assert main([stage, "--params", str(new_params)]) == 0
+    return new_params, data
+
+
 def export_clip(params_file: Path, clips_dir: Path, out: Path, index: int = 0) -> Path:
     """Clip ``index`` of the manifest written out by the `export` command; checks it reads back equal."""
     import soundfile as sf
@@ -541,8 +561,6 @@ def test_word_encoder_stage_trains_an_encoder_enrol_word_can_use(pipeline_run, t
 def test_window_head_trains_evaluates_and_detects(pipeline_run, tmp_path, capsys):
     """`train.model.head: window` on the pipeline's own features: train and evaluate ship it, and
     `detect` streams a clip through it to the scores of the clip's stored features."""
-    import shutil
-
     from models.trigger_word_heads import load_head
     from models.trigger_word_window import WindowHead
     from tasks.trigger_word.features import FeatureShards
@@ -550,17 +568,8 @@ def test_window_head_trains_evaluates_and_detects(pipeline_run, tmp_path, capsys
     from tasks.trigger_word.modeling import feature_spec, normaliser
     from tasks.trigger_word.train import score_split
 
-    root, params_file = pipeline_run
-    params = yaml.safe_load(params_file.read_text())
-    params["base"]["data_dir"] = str(tmp_path / "data")
-    params["trigger_word"]["train"]["model"].update(head="window", window=8, window_units=16)
-    params["trigger_word"]["train"].update(epochs=2, label_smoothing=0.05, mixup_alpha=0.2, focal_gamma=1.0)
-    new_params = write_params(tmp_path / "params.yaml", params)
-    data = tmp_path / "data" / "trigger_word"
-    for stage in ("collect", "split", "clips", "features"):
-        shutil.copytree(root / stage, data / stage)
-    for stage in ("train", "evaluate"):
-        assert main([stage, "--params", str(new_params)]) == 0
+    new_params, data = retrained(pipeline_run, tmp_path, dict(head="window", window=8, window_units=16),
+                                 epochs=2, label_smoothing=0.05, mixup_alpha=0.2, focal_gamma=1.0)
     model, doc = load_head(data / "model")
     assert isinstance(model, WindowHead) and doc["architecture"] == "WindowHead"
     assert doc["model_config"]["window"] == 8 and doc["features"]["ty"] == 125
@@ -585,8 +594,6 @@ def test_stream_normalisation_trains_evaluates_and_detects_and_is_off_by_default
     normaliser applies it, and `detect` streams a clip to the scores of the clip's stored features
     (one code path in train, evaluate and detect); the default run's checkpoint has no entry for
     it and loads as before."""
-    import shutil
-
     from models.trigger_word_heads import load_head
     from tasks.trigger_word.features import FeatureShards
     from tasks.trigger_word.inference import Scorer, score_file
@@ -594,20 +601,11 @@ def test_stream_normalisation_trains_evaluates_and_detects_and_is_off_by_default
     from tasks.trigger_word.stream_norm import StreamNorm
     from tasks.trigger_word.train import score_split
 
-    root, params_file = pipeline_run
-    _, default_doc = load_head(root / "model")
+    _, default_doc = load_head(pipeline_run[0] / "model")
     assert "stream" not in default_doc["normaliser"]
     assert normaliser({**default_doc["features"], **default_doc["normaliser"]}).stream is None
 
-    params = yaml.safe_load(params_file.read_text())
-    params["base"]["data_dir"] = str(tmp_path / "data")
-    params["trigger_word"]["train"]["model"].update(stream_norm="mean_std", stream_norm_s=2.0)
-    new_params = write_params(tmp_path / "params.yaml", params)
-    data = tmp_path / "data" / "trigger_word"
-    for stage in ("collect", "split", "clips", "features"):
-        shutil.copytree(root / stage, data / stage)
-    for stage in ("train", "evaluate"):
-        assert main([stage, "--params", str(new_params)]) == 0
+    new_params, data = retrained(pipeline_run, tmp_path, dict(stream_norm="mean_std", stream_norm_s=2.0))
     model, doc = load_head(data / "model")
     assert doc["normaliser"]["stream"] == {"kind": "mean_std", "decay": pytest.approx(np.exp(-0.08 / 2.0))}
     meta = {**doc["features"], **doc["normaliser"]}

@@ -208,21 +208,39 @@ def test_a_match_scorer_needs_its_rule_and_step_bank(encoder, user_takes, tmp_pa
     assert not (tmp_path / "y" / "templates.npy").exists() and not (tmp_path / "x").exists()
 
 
-def test_augmented_normalised_templates_find_the_word_and_older_folders_score_as_before(encoder, user_takes,
-                                                                                        tmp_path, capsys):
+def enrolled_with(encoder: Path, takes: list[str], tmp_path: Path, name: str, **fused) -> tuple[Path, dict]:
+    """``takes`` enrolled with a copy of ``encoder`` whose fused scorer's rule has ``fused`` set;
+    returns the detector folder and its ``detector.json`` scorer."""
     import shutil
 
-    aug = tmp_path / "aug-encoder"
-    shutil.copytree(encoder, aug)
-    doc = json.loads((aug / "config.json").read_text())
-    doc["threshold_rule"]["scorers"]["fused"] |= {"norm": True, "speeds": [0.9, 1.1], "noise_db": [10.0],
-                                                  "noise_alpha": 1.0}
-    (aug / "config.json").write_text(json.dumps(doc))
-    takes = [*map(str, user_takes["kitchen"][:3])]
-    out = tmp_path / "kitchen-aug"
-    assert main(["enrol-word", "--encoder", str(aug), "--out", str(out), "--scorer", "fused", *takes]) == 0
+    changed = tmp_path / f"{name}-encoder"
+    shutil.copytree(encoder, changed)
+    doc = json.loads((changed / "config.json").read_text())
+    doc["threshold_rule"]["scorers"]["fused"] |= fused
+    (changed / "config.json").write_text(json.dumps(doc))
+    out = tmp_path / name
+    assert main(["enrol-word", "--encoder", str(changed), "--out", str(out), "--scorer", "fused", *takes]) == 0
+    return out, json.loads((out / "detector.json").read_text())["scorer"]
+
+
+def finds_the_word_only(out: Path, user_takes, tmp_path: Path, capsys) -> Path:
+    """``detect`` with detector ``out`` finds the kitchen word pasted at 3 s and nothing in the
+    computer word's file; returns the kitchen file."""
+    found = pasted(tmp_path / "kitchen.wav", user_takes["kitchen-wave"][4].wave, 3.0, 1)
+    other = pasted(tmp_path / "computer.wav", user_takes["computer-wave"][4].wave, 3.0, 2)
     capsys.readouterr()
-    about = json.loads((out / "detector.json").read_text())["scorer"]
+    assert main(["detect", "--checkpoint", str(out), str(found), str(other)]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert lines[0]["detections"] and all(2.6 <= d["time_s"] <= 4.0 for d in lines[0]["detections"]), lines[0]
+    assert lines[1]["detections"] == [], lines[1]
+    return found
+
+
+def test_augmented_normalised_templates_find_the_word_and_older_folders_score_as_before(encoder, user_takes,
+                                                                                        tmp_path, capsys):
+    takes = [*map(str, user_takes["kitchen"][:3])]
+    out, about = enrolled_with(encoder, takes, tmp_path, "kitchen-aug", norm=True, speeds=[0.9, 1.1],
+                               noise_db=[10.0], noise_alpha=1.0)
     # each take, a copy 10% slower, one 10% faster (the first take's: templates 3 and 4) and one in pink
     # noise 10 dB below it (templates 9-11): 12 templates
     steps = about["template_steps"]
@@ -231,12 +249,7 @@ def test_augmented_normalised_templates_find_the_word_and_older_folders_score_as
     assert norms.shape == (12, 2) and np.all(norms[:, 1] > 0) and np.all((norms[:, 0] > 0) & (norms[:, 0] < 1))
     assert np.load(out / "templates.npy").shape == (sum(steps), 96)
 
-    found = pasted(tmp_path / "kitchen.wav", user_takes["kitchen-wave"][4].wave, 3.0, 1)
-    other = pasted(tmp_path / "computer.wav", user_takes["computer-wave"][4].wave, 3.0, 2)
-    assert main(["detect", "--checkpoint", str(out), str(found), str(other)]) == 0
-    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert lines[0]["detections"] and all(2.6 <= d["time_s"] <= 4.0 for d in lines[0]["detections"]), lines[0]
-    assert lines[1]["detections"] == [], lines[1]
+    found = finds_the_word_only(out, user_takes, tmp_path, capsys)
 
     # a folder enrolled before these options (no top, norm or copies in detector.json) loads and scores as before
     plain = tmp_path / "kitchen-plain"
@@ -262,25 +275,10 @@ def test_augmented_normalised_templates_find_the_word_and_older_folders_score_as
 
 def test_a_log_cost_detector_finds_the_word_and_running_centring_is_refused_by_detect(encoder, user_takes,
                                                                                        tmp_path, capsys):
-    import shutil
-
-    log_enc = tmp_path / "log-encoder"
-    shutil.copytree(encoder, log_enc)
-    doc = json.loads((log_enc / "config.json").read_text())
-    doc["threshold_rule"]["scorers"]["fused"] |= {"norm": True, "cost": "log"}
-    (log_enc / "config.json").write_text(json.dumps(doc))
     takes = [*map(str, user_takes["kitchen"][:3])]
-    out = tmp_path / "kitchen-log"
-    assert main(["enrol-word", "--encoder", str(log_enc), "--out", str(out), "--scorer", "fused", *takes]) == 0
-    capsys.readouterr()
-    about = json.loads((out / "detector.json").read_text())["scorer"]
+    out, about = enrolled_with(encoder, takes, tmp_path, "kitchen-log", norm=True, cost="log")
     assert about["cost"] == "log" and "running" not in about
-    found = pasted(tmp_path / "kitchen.wav", user_takes["kitchen-wave"][4].wave, 3.0, 1)
-    other = pasted(tmp_path / "computer.wav", user_takes["computer-wave"][4].wave, 3.0, 2)
-    assert main(["detect", "--checkpoint", str(out), str(found), str(other)]) == 0
-    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert lines[0]["detections"] and all(2.6 <= d["time_s"] <= 4.0 for d in lines[0]["detections"]), lines[0]
-    assert lines[1]["detections"] == [], lines[1]
+    found = finds_the_word_only(out, user_takes, tmp_path, capsys)
     # running-mean centring is a dev experiment: a folder that asks for it is refused, not mis-scored
     d = json.loads((out / "detector.json").read_text())
     d["scorer"]["running"] = 25.0
