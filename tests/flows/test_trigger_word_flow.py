@@ -238,6 +238,22 @@ def retrained(pipeline_run, tmp_path: Path, model: dict, **train) -> tuple[Path,
     return new_params, data
 
 
+def streams_like_stored(clip: Path, scorer, model, doc: dict, params_file: Path, data: Path, capsys) -> None:
+    """The first train clip, exported as ``clip`` and streamed through ``scorer``, scores as its
+    stored features do; `detect` with the shipped model runs on it."""
+    from tasks.trigger_word.features import FeatureShards
+    from tasks.trigger_word.inference import score_file
+    from tasks.trigger_word.train import score_split
+
+    _, streamed = score_file(clip, scorer, doc["clip_seconds"])
+    stored, _ = score_split(model, FeatureShards(data / "features", "train"), scorer.norm)
+    assert streamed.shape == stored[0].shape == (125,)
+    np.testing.assert_allclose(streamed, stored[0], atol=2e-2)  # features stored as float16
+    capsys.readouterr()
+    assert main(["detect", "--params", str(params_file), "--checkpoint", str(data / "model"), str(clip)]) == 0
+    assert isinstance(json.loads(capsys.readouterr().out)["detections"], list)
+
+
 def export_clip(params_file: Path, clips_dir: Path, out: Path, index: int = 0) -> Path:
     """Clip ``index`` of the manifest written out by the `export` command; checks it reads back equal."""
     import soundfile as sf
@@ -563,10 +579,8 @@ def test_window_head_trains_evaluates_and_detects(pipeline_run, tmp_path, capsys
     `detect` streams a clip through it to the scores of the clip's stored features."""
     from models.trigger_word_heads import load_head
     from models.trigger_word_window import WindowHead
-    from tasks.trigger_word.features import FeatureShards
-    from tasks.trigger_word.inference import Scorer, score_file
+    from tasks.trigger_word.inference import Scorer
     from tasks.trigger_word.modeling import feature_spec, normaliser
-    from tasks.trigger_word.train import score_split
 
     new_params, data = retrained(pipeline_run, tmp_path, dict(head="window", window=8, window_units=16),
                                  epochs=2, label_smoothing=0.05, mixup_alpha=0.2, focal_gamma=1.0)
@@ -580,13 +594,7 @@ def test_window_head_trains_evaluates_and_detects(pipeline_run, tmp_path, capsys
     clip = export_clip(new_params, data / "clips", tmp_path / "clip-0.wav")
     meta = {**doc["features"], **doc["normaliser"]}
     scorer = Scorer(model, feature_spec(meta), normaliser(meta))
-    _, streamed = score_file(clip, scorer, doc["clip_seconds"])
-    stored, _ = score_split(model, FeatureShards(data / "features", "train"), scorer.norm)
-    assert streamed.shape == stored[0].shape == (125,)
-    np.testing.assert_allclose(streamed, stored[0], atol=2e-2)  # features stored as float16
-    capsys.readouterr()
-    assert main(["detect", "--params", str(new_params), "--checkpoint", str(data / "model"), str(clip)]) == 0
-    assert isinstance(json.loads(capsys.readouterr().out)["detections"], list)
+    streams_like_stored(clip, scorer, model, doc, new_params, data, capsys)
 
 
 def test_stream_normalisation_trains_evaluates_and_detects_and_is_off_by_default(pipeline_run, tmp_path, capsys):
@@ -595,11 +603,9 @@ def test_stream_normalisation_trains_evaluates_and_detects_and_is_off_by_default
     (one code path in train, evaluate and detect); the default run's checkpoint has no entry for
     it and loads as before."""
     from models.trigger_word_heads import load_head
-    from tasks.trigger_word.features import FeatureShards
-    from tasks.trigger_word.inference import Scorer, score_file
+    from tasks.trigger_word.inference import Scorer
     from tasks.trigger_word.modeling import feature_spec, normaliser
     from tasks.trigger_word.stream_norm import StreamNorm
-    from tasks.trigger_word.train import score_split
 
     _, default_doc = load_head(pipeline_run[0] / "model")
     assert "stream" not in default_doc["normaliser"]
@@ -613,10 +619,4 @@ def test_stream_normalisation_trains_evaluates_and_detects_and_is_off_by_default
     assert scorer.norm.stream == StreamNorm("mean_std", np.exp(-0.08 / 2.0))
 
     clip = export_clip(new_params, data / "clips", tmp_path / "clip-0.wav")
-    _, streamed = score_file(clip, scorer, doc["clip_seconds"])
-    stored, _ = score_split(model, FeatureShards(data / "features", "train"), scorer.norm)
-    assert streamed.shape == stored[0].shape == (125,)
-    np.testing.assert_allclose(streamed, stored[0], atol=2e-2)  # features stored as float16
-    capsys.readouterr()
-    assert main(["detect", "--params", str(new_params), "--checkpoint", str(data / "model"), str(clip)]) == 0
-    assert isinstance(json.loads(capsys.readouterr().out)["detections"], list)
+    streams_like_stored(clip, scorer, model, doc, new_params, data, capsys)

@@ -12,14 +12,12 @@ import torch
 
 from models.trigger_word import TriggerWordConfig, TriggerWordModel
 from tasks.audio.features import FeatureExtractor, speech_embedding_spec
-from tasks.audio.io import resample
-from tasks.audio.noise import make_background
-from tasks.audio.tts import Utterance, Voice, speak_batch
 from tasks.trigger_word.config import ModelParams
 from tasks.trigger_word.inference import Normaliser, Scorer, score_file
 from tasks.trigger_word.modeling import normaliser, stream_meta
 from tasks.trigger_word.stream_norm import StreamNorm, stream_norm_from_params
 from tests.conftest import write_audio
+from tests.tasks.trigger_word.spoken import words_over_pink_noise
 
 RATE = 16000
 DECAY = math.exp(-0.08 / 3.0)  # 3 s over 80 ms steps
@@ -28,14 +26,7 @@ DECAY = math.exp(-0.08 / 3.0)  # 3 s over 80 ms steps
 @pytest.fixture(scope="module")
 def speech() -> np.ndarray:
     """26 s at 16 kHz: espeak-ng words by two voices over pink noise."""
-    rng = np.random.default_rng(5)
-    x = make_background("pink", 26.0, RATE, rng) * np.float32(0.05)
-    words = [resample(w, sr, RATE) for w, sr in speak_batch(
-        [Utterance(t, Voice("en-us", v)) for t in ("activate", "kitchen lights") for v in ("m3", "f2")])]
-    for k, at in enumerate(range(RATE // 2, len(x) - 2 * RATE, int(2.1 * RATE))):
-        w = words[k % len(words)]
-        x[at:at + len(w)] += 0.4 * w
-    return x
+    return words_over_pink_noise(26.0, 5, 2.1)
 
 
 @pytest.fixture(scope="module")

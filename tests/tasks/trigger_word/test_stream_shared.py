@@ -12,12 +12,11 @@ from tasks.audio import speech_embedding as se
 from tasks.audio.features import FeatureExtractor, FeatureSpec, speech_embedding_spec
 from tasks.audio.frontend_windows import WindowFrontend
 from tasks.audio.io import resample
-from tasks.audio.noise import make_background
-from tasks.audio.tts import Utterance, Voice, speak_batch
 from tasks.audio.window_features import WindowFeatures
 from tasks.trigger_word.detection import detect
 from tasks.trigger_word.inference import Normaliser, Scorer, score_file, stream_scores
 from tests.conftest import write_audio
+from tests.tasks.trigger_word.spoken import words_over_pink_noise
 
 RATE = 16000
 LOGMEL = FeatureSpec("logmel", RATE, 640, 320, 40)
@@ -26,13 +25,7 @@ LOGMEL = FeatureSpec("logmel", RATE, 640, 320, 40)
 @pytest.fixture(scope="module")
 def speech_over_noise() -> np.ndarray:
     """37 s at 16 kHz: espeak-ng words over pink noise, with 1.5 s of digital silence in it."""
-    rng = np.random.default_rng(3)
-    x = make_background("pink", 37.0, RATE, rng) * np.float32(0.05)
-    words = [resample(w, sr, RATE) for w, sr in speak_batch(
-        [Utterance(t, Voice("en-us", v)) for t in ("activate", "kitchen lights") for v in ("m3", "f2")])]
-    for k, at in enumerate(range(RATE // 2, len(x) - 2 * RATE, int(2.3 * RATE))):
-        w = words[k % len(words)]
-        x[at:at + len(w)] += 0.4 * w
+    x = words_over_pink_noise(37.0, 3, 2.3)
     x[int(21.0 * RATE):int(22.5 * RATE)] = 0.0  # 80 dB under the loudest frame: the mel model's floor clips it
     return x
 
