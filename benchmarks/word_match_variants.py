@@ -12,14 +12,15 @@ threshold by the rule ``tau = imp + lambda (self - imp)`` on that scorer's own s
 leave-one-out score, lambda chosen on dev. Test is never touched here.
 
 Variants are JSON objects with :class:`Scoring`'s fields (``kind``, ``weight``, ``extra``,
-``centre``, ``top``, ``norm``, ``speeds``, ``noise_db``, ``noise_alpha``, ``cost``, ``running``, ``pitch``,
-``pitch_formants``, ``warps``, ``stretches``); those sharing their
-templates are scored by one DTW per detector and stream (:func:`run_family`). Each result line
-(``match_results.jsonl`` in the cache) has the dev curve, the chosen lambda's figures per engine
-and by word level, the best points at 0.5-5 FA/h and the missed positives at the chosen lambda
-and at the best point at <= 1 FA/h (for paired comparisons). ``--negative-folds K`` also chooses each variant's lambda on each of K interleaved
-parts of the negatives alone and counts the false accepts on the rest (``negative_folds``: how far
-a lambda picked on fewer negatives holds). ``--time-minutes M`` times ``detect``'s streaming of M
+``centre``, ``top``, ``norm``, ``speeds``, ``noise_db``, ``noise_alpha``, ``cost``, ``running``,
+``pitch``, ``pitch_formants``, ``warps``, ``stretches``); those sharing their templates
+(:data:`TEMPLATE_KEYS`) are scored by one DTW per detector and stream (:func:`run_family`). Each
+result line (``match_results.jsonl`` in the cache) has the dev curve, the chosen lambda's figures
+per engine and by word level, the best points at 0.5-5 FA/h and the missed positives at the
+chosen lambda and at the best point at <= 1 FA/h (for paired comparisons). ``--negative-folds K``
+also chooses each variant's lambda on each of K interleaved parts of the negatives alone and
+counts the false accepts on the rest (``negative_folds``: how far a lambda picked on fewer
+negatives holds). ``--time-minutes M`` times ``detect``'s streaming of M
 minutes per variant instead.
 """
 
