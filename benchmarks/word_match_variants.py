@@ -12,13 +12,15 @@ threshold by the rule ``tau = imp + lambda (self - imp)`` on that scorer's own s
 leave-one-out score, lambda chosen on dev. Test is never touched here.
 
 Variants are JSON objects with :class:`Scoring`'s fields (``kind``, ``weight``, ``extra``,
-``centre``, ``top``, ``norm``, ``speeds``, ``noise_db``, ``noise_alpha``, ``cost``, ``running``); those sharing their
-templates are scored by one DTW per detector and stream (:func:`run_family`). Each result line
-(``match_results.jsonl`` in the cache) has the dev curve, the chosen lambda's figures per engine
-and by word level, the best points at 0.5-5 FA/h and the missed positives (for paired
-comparisons). ``--negative-folds K`` also chooses each variant's lambda on each of K interleaved
-parts of the negatives alone and counts the false accepts on the rest (``negative_folds``: how far
-a lambda picked on fewer negatives holds). ``--time-minutes M`` times ``detect``'s streaming of M
+``centre``, ``top``, ``norm``, ``speeds``, ``noise_db``, ``noise_alpha``, ``cost``, ``running``,
+``pitch``, ``pitch_formants``, ``warps``, ``stretches``); those sharing their templates
+(:data:`TEMPLATE_KEYS`) are scored by one DTW per detector and stream (:func:`run_family`). Each
+result line (``match_results.jsonl`` in the cache) has the dev curve, the chosen lambda's figures
+per engine and by word level, the best points at 0.5-5 FA/h and the missed positives at the
+chosen lambda and at the best point at <= 1 FA/h (for paired comparisons). ``--negative-folds K``
+also chooses each variant's lambda on each of K interleaved parts of the negatives alone and
+counts the false accepts on the rest (``negative_folds``: how far a lambda picked on fewer
+negatives holds). ``--time-minutes M`` times ``detect``'s streaming of M
 minutes per variant instead.
 """
 
@@ -76,6 +78,9 @@ from tasks.trigger_word.word_match import (
 from tasks.trigger_word.word_match import scoring_of as stored_scoring
 
 log = logging.getLogger(__name__)
+# A variant's keys that make its templates (variants equal on all of them share one DTW).
+TEMPLATE_KEYS = ("extra", "centre", "speeds", "noise_db", "noise_alpha", "cost", "running", "pitch",
+                 "pitch_formants", "warps", "stretches")
 
 
 @dataclass
@@ -216,7 +221,8 @@ class PerTemplate:
 
 def per_template(sc: Scoring, e: Prepared, seg_steps: list[np.ndarray], bank_steps: np.ndarray, centre, embedder,
                  jitter: int) -> PerTemplate:
-    takes = enrolled_takes(embedder, e.waves, jitter, sc) if (sc.speeds or sc.noise_db) else e.takes
+    copies = sc.speeds or sc.noise_db or sc.pitch or sc.warps or sc.stretches
+    takes = enrolled_takes(embedder, e.waves, jitter, sc) if copies else e.takes
     c = centre if sc.centred else None
     tps = takes.templates(sc, c)
 
@@ -338,6 +344,12 @@ def figures(v: dict, rows: list[dict], z: dict, p: WordEncoderParams, embedder, 
         ok = [q for q in points if q["false_accepts_per_hour"] <= target]
         best = min(ok, key=lambda q: (q["missed_rate"], q["false_accepts_per_hour"])) if ok else None
         out[f"best_at_{target}"] = [best["missed_rate"], best["false_accepts_per_hour"]] if best else None
+        if target == 1.0 and best is not None:  # which positives that point misses (paired comparisons)
+            thr = {id(r): float(np.clip(r["imp"] + best["lambda"] * (r["self"] - r["imp"]), 0, 1)) for r in rows}
+            out["lambda_at_1.0"] = best["lambda"]
+            out["dev_missed_at_1.0"] = [[di, ci] for di, r in enumerate(rows)
+                                        for ci, (sc, end) in enumerate(zip(r["pos"], r["ends"], strict=True))
+                                        if detector_counts(thr[id(r)], [sc], [end], [], embedder.clock, p)[0]]
     # one global threshold (not a rule): the best point at <= 1 FA/h, for reference
     grid = np.linspace(0.5, 1.0, 201)
     glob = []
@@ -467,9 +479,7 @@ def main() -> None:
     centre = bank_centre(z["bank_steps"])
     families: dict[str, list[dict]] = {}
     for v in specs:
-        key = "encoder" if v["kind"] == "encoder" else json.dumps([v.get(k) for k in ("extra", "centre", "speeds",
-                                                                                       "noise_db", "noise_alpha",
-                                                                                       "cost", "running")])
+        key = "encoder" if v["kind"] == "encoder" else json.dumps([v.get(k) for k in TEMPLATE_KEYS])
         families.setdefault(key, []).append(v)
     seg_vecs = [vc for _, vc in seg_streams]
     for key, vs in families.items():

@@ -32,6 +32,8 @@ from tasks.audio import speech_embedding as se
 from tasks.audio.checks import AudioLimits, problem_in_length, problem_in_raw, rms, trim_silence
 from tasks.audio.io import AudioReadError, read_audio, resample, to_mono
 from tasks.audio.noise import colored_noise
+from tasks.audio.pitch import pitch_shift, time_stretch
+from tasks.audio.warp import warp_formants
 from tasks.errors import DataError
 from tasks.trigger_word.detection import detect
 from tasks.trigger_word.inference import score_file
@@ -125,20 +127,28 @@ def speed_copy(wave: np.ndarray, factor: float) -> np.ndarray:
     return resample(wave, int(round(RATE * factor)), RATE)
 
 
-def augmented(waves: Sequence[np.ndarray], speeds: Sequence[float] = (), noise_db: Sequence[float] = (),
-              alpha: float = 0.0) -> list[tuple[int, np.ndarray, float, float]]:
-    """``(take, audio, context SNR in dB, context noise colour)`` of each take's copies:
-    speed-perturbed ones (in the usual context) and noisier contexts (noise as ``1/f**alpha``);
-    the takes themselves are not included."""
-    out = [(k, speed_copy(w, f), CONTEXT_SNR_DB, 0.0) for k, w in enumerate(waves) for f in speeds]
-    return out + [(k, w, float(db), alpha) for k, w in enumerate(waves) for db in noise_db]
+def augmented(waves: Sequence[np.ndarray], scoring: Scoring) -> list[tuple[int, np.ndarray, float, float]]:
+    """``(take, audio, context SNR in dB, context noise colour)`` of each take's copies as
+    ``scoring`` asks for them, in this order: speed-perturbed (``speeds``), in noisier contexts
+    (``noise_db``, noise as ``1/f**noise_alpha``), pitch-shifted with tempo and formants kept
+    (``pitch``, semitones; formants moving with it when ``pitch_formants``), formant-warped with
+    pitch and tempo kept (``warps``), and tempo-stretched with pitch kept (``stretches``); the
+    takes themselves are not included. Copies other than the noisy ones sit in the usual context."""
+    base = CONTEXT_SNR_DB, 0.0
+    out = [(k, speed_copy(w, f), *base) for k, w in enumerate(waves) for f in scoring.speeds]
+    out += [(k, w, float(db), scoring.noise_alpha) for k, w in enumerate(waves) for db in scoring.noise_db]
+    out += [(k, pitch_shift(w, RATE, s, keep_formants=not scoring.pitch_formants), *base)
+            for k, w in enumerate(waves) for s in scoring.pitch]
+    out += [(k, warp_formants(w, RATE, a), *base) for k, w in enumerate(waves) for a in scoring.warps]
+    return out + [(k, time_stretch(w, RATE, max(1, int(round(len(w) / f)))), *base)
+                  for k, w in enumerate(waves) for f in scoring.stretches]
 
 
 def enrolled_takes(embedder: WindowEmbedder, waves: Sequence[np.ndarray], jitter: int,
                    scoring: Scoring | None = None) -> EnrolledTakes:
     """Takes (16 kHz) in context as the scorers need them; each take's vector is the encoder's
-    window ending just after it. ``scoring``'s ``speeds`` and ``noise_db`` add copies of each take
-    as more templates (the vectors stay the takes' own)."""
+    window ending just after it. ``scoring``'s copies (:func:`augmented`: speed, noise, pitch,
+    formant and tempo copies of each take) are more templates (the vectors stay the takes' own)."""
     vectors, contexts, spans = [], [], []
     for wave in waves:
         x, end = in_context(wave)
@@ -148,7 +158,7 @@ def enrolled_takes(embedder: WindowEmbedder, waves: Sequence[np.ndarray], jitter
         vectors.append(vecs[int(np.clip(t, 0, len(vecs) - 1))])
         contexts.append(steps)
         spans.append(template_span(end - len(wave), end))
-    copies = augmented(waves, scoring.speeds, scoring.noise_db, scoring.noise_alpha) if scoring is not None else []
+    copies = augmented(waves, scoring) if scoring is not None else []
     for i, (_, wave, db, alpha) in enumerate(copies):
         x, end = in_context(wave, seed=1 + i, snr_db=db, alpha=alpha)
         contexts.append(embedder.steps(x, RATE))

@@ -81,6 +81,8 @@ class WordEncoderParams(StrictModel):
     match_norm: bool = True
     match_speeds: tuple[float, ...] = (0.9, 1.1)
     match_noise_db: tuple[float, ...] = (10.0,)
+    match_pitch_semitones: tuple[float, ...] = ()
+    match_warps: tuple[float, ...] = ()
     step_bank_steps: int = Field(20000, ge=0)
 
     @model_validator(mode="after")
@@ -104,6 +106,12 @@ class WordEncoderParams(StrictModel):
             raise ValueError(f"match_speeds: {list(self.match_speeds)}: each factor must lie in 0.5-2")
         if any(not -10.0 <= d <= 40.0 for d in self.match_noise_db):
             raise ValueError(f"match_noise_db: {list(self.match_noise_db)}: each level must lie in -10 to 40 dB")
+        if any(not -12.0 <= s <= 12.0 or s == 0 for s in self.match_pitch_semitones):
+            raise ValueError(f"match_pitch_semitones: {list(self.match_pitch_semitones)}: each shift must lie in "
+                             "-12 to 12 semitones and not be 0")
+        if any(not 0.7 <= a <= 1.4 or a == 1 for a in self.match_warps):
+            raise ValueError(f"match_warps: {list(self.match_warps)}: each formant factor must lie in 0.7-1.4 and "
+                             "not be 1")
         if any(not 0.5 <= s <= 2.0 for s in self.kokoro_speeds):
             raise ValueError("kokoro_speeds: each speed must be within 0.5-2.0")
         return self

@@ -153,7 +153,8 @@ def window_set(frontend: se.SpeechEmbedding, takes: list[Take], backgrounds: lis
 def match_scoring(params: WordEncoderParams, kind: str) -> Scoring:
     """A query-by-example scorer as the params set it (``kind`` match or fused)."""
     return Scoring(kind, params.match_weight, params.match_extra_steps, True, 1, params.match_norm,
-                   tuple(params.match_speeds), tuple(params.match_noise_db))
+                   tuple(params.match_speeds), tuple(params.match_noise_db),
+                   pitch=tuple(params.match_pitch_semitones), warps=tuple(params.match_warps))
 
 
 def make_bank(model: torch.nn.Module, ws: WindowSet, params: WordEncoderParams, seed: int) -> np.ndarray:

@@ -9,8 +9,8 @@ encoder's step bank first (the frontend's steps share a large common part that m
 cosine high). Several templates: the best one at each step (or the mean of the best few),
 optionally after moving each template's scores to the same mean and spread over the step bank
 (a z-norm per template, mapped back to the templates' average scale). Enrolment can add
-augmented copies of each take as more templates (:class:`Scoring`'s ``speeds`` and ``noise_db``;
-made in :func:`tasks.trigger_word.enrol.enrolled_takes`).
+augmented copies of each take as more templates (:class:`Scoring`'s ``speeds``, ``noise_db``,
+``pitch``, ``warps`` and ``stretches``; made in :func:`tasks.trigger_word.enrol.augmented`).
 
 The *fused* score is ``w * encoder + (1 - w) * match`` step by step (both on the same 0-1 scale),
 aligned on the encoder's clock (the score of step ``j`` is the window ending there).
@@ -212,21 +212,30 @@ class Scoring:
     noise_alpha: float = 0.0  # that noise's colour: power as 1/f**alpha (white 0, pink 1, brown 2)
     cost: str = "linear"  # the DTW's local cost: linear (1 - cos) or log (-log((1 + cos) / 2))
     running: float = 0.0  # > 0: each stream centred on its own causal running mean (time constant, steps)
+    pitch: tuple[float, ...] = ()  # each take also pitch-shifted by each of these semitones (tempo, formants kept)
+    pitch_formants: bool = False  # the pitch copies' formants move with the pitch (tempo still kept)
+    warps: tuple[float, ...] = ()  # each take also with its formants moved by each factor (pitch, tempo kept)
+    stretches: tuple[float, ...] = ()  # each take also this many times faster in tempo alone (pitch kept)
 
 
 def scoring_of(about: dict) -> Scoring:
     """A scorer's settings as a rule or ``detector.json`` stores them (keys added later
     default to the scorer they extend: folders from before them score as they did)."""
+    def floats(key: str) -> tuple[float, ...]:
+        return tuple(float(f) for f in about.get(key, ()))
+
     return Scoring(about["kind"], float(about.get("weight", 0.5)),
                    int(about.get("extra", 0)), bool(about.get("centred", True)), int(about.get("top", 1)),
-                   bool(about.get("norm", False)), tuple(float(f) for f in about.get("speeds", ())),
-                   tuple(float(d) for d in about.get("noise_db", ())), float(about.get("noise_alpha", 0.0)),
-                   str(about.get("cost", "linear")), float(about.get("running", 0.0)))
+                   bool(about.get("norm", False)), floats("speeds"), floats("noise_db"),
+                   float(about.get("noise_alpha", 0.0)), str(about.get("cost", "linear")),
+                   float(about.get("running", 0.0)), floats("pitch"), bool(about.get("pitch_formants", False)),
+                   floats("warps"), floats("stretches"))
 
 
 def scoring_doc(scoring: Scoring) -> dict:
-    """The settings as stored; ``cost`` and ``running`` (dev experiments) only when not the default,
-    so that the stage's outputs and the folders it enrols read as before."""
+    """The settings as stored; the keys added after the fifth round (``cost``, ``running``, the
+    pitch, formant and tempo copies) only when not the default, so that the stage's outputs and
+    the folders it enrols read as before."""
     doc = {"kind": scoring.kind, "weight": scoring.weight, "extra": scoring.extra, "centred": scoring.centred,
            "top": scoring.top, "norm": scoring.norm, "speeds": list(scoring.speeds),
            "noise_db": list(scoring.noise_db), "noise_alpha": scoring.noise_alpha}
@@ -234,6 +243,11 @@ def scoring_doc(scoring: Scoring) -> dict:
         doc["cost"] = scoring.cost
     if scoring.running:
         doc["running"] = scoring.running
+    for key in ("pitch", "warps", "stretches"):
+        if getattr(scoring, key):
+            doc[key] = list(getattr(scoring, key))
+    if scoring.pitch_formants:
+        doc["pitch_formants"] = True
     return doc
 
 

@@ -285,3 +285,46 @@ def test_a_log_cost_detector_finds_the_word_and_running_centring_is_refused_by_d
     (out / "detector.json").write_text(json.dumps(d))
     with pytest.raises(DataError, match="running-mean centring"):
         main(["detect", "--checkpoint", str(out), str(found)])
+
+
+def test_pitch_and_formant_copies_keep_each_take_s_length_and_move_its_pitch():
+    from tasks.trigger_word.enrol import augmented
+    from tasks.trigger_word.word_match import Scoring
+    from tests.tasks.audio.test_pitch import f0, semitones
+
+    # a voice whose pitch the autocorrelation estimate follows well (the user's voice above is creaky)
+    waves = [t.wave for t in espeak_takes([("kitchen", "tts:en-gb+f2", r, 50) for r in (150, 175, 200)])]
+    copies = augmented(waves, Scoring("fused", pitch=(-3.0, 3.0), warps=(0.9,)))
+    assert [k for k, *_ in copies] == [0, 0, 1, 1, 2, 2, 0, 1, 2]  # each take's pitch copies, then its warp
+    for (k, wave, snr, alpha), shift in zip(copies, (-3.0, 3.0) * 3 + (0.0,) * 3, strict=True):
+        assert len(wave) == len(waves[k]) and snr == 25.0 and alpha == 0.0  # tempo kept, the usual context
+        assert abs(semitones(f0(waves[k]), f0(wave)) - shift) < 0.6
+        assert not np.array_equal(wave, waves[k])
+    # the speed and noise copies come first, as before, so their templates (and seeds) are unchanged
+    both = augmented(waves, Scoring("fused", speeds=(0.9,), noise_db=(10.0,), pitch=(2.0,)))
+    old = augmented(waves, Scoring("fused", speeds=(0.9,), noise_db=(10.0,)))
+    assert len(both) == 9 and len(old) == 6
+    assert all(np.array_equal(a[1], b[1]) and a[2:] == b[2:] for a, b in zip(both[:6], old, strict=True))
+
+
+def test_pitch_and_formant_templates_find_the_word_and_round_trip_through_the_folder(encoder, user_takes,
+                                                                                    tmp_path, capsys):
+    from tasks.trigger_word.word_match import Scoring, scoring_of
+
+    takes = [*map(str, user_takes["kitchen"][:3])]
+    out, about = enrolled_with(encoder, takes, tmp_path, "kitchen-pitch", norm=True, noise_db=[10.0],
+                               pitch=[-3.0, 3.0], warps=[0.9])
+    # 3 takes, 3 noise copies, 6 pitch copies and 3 formant copies: a copy keeps its take's length,
+    # so its template its number of steps
+    steps = about["template_steps"]
+    assert len(steps) == 15 and steps[3:6] == steps[:3]
+    assert steps[6:12] == [n for n in steps[:3] for _ in range(2)] and steps[12:] == steps[:3]
+    assert np.load(out / "templates.npy").shape == (sum(steps), 96)
+    assert np.asarray(about["template_norms"]).shape == (15, 2)
+    assert scoring_of(about) == Scoring("fused", 0.25, 4, True, 1, True, (), (10.0,), pitch=(-3.0, 3.0),
+                                        warps=(0.9,))
+    finds_the_word_only(out, user_takes, tmp_path, capsys)
+    # off (the default): neither key is written, and a folder without them loads as no copies
+    _, plain = enrolled_with(encoder, takes, tmp_path, "kitchen-nopitch", norm=True, noise_db=[10.0])
+    assert not {"pitch", "warps", "stretches", "pitch_formants"} & set(plain)
+    assert len(plain["template_steps"]) == 6 and scoring_of(plain).pitch == scoring_of(plain).warps == ()

@@ -140,3 +140,17 @@ def test_running_centring_removes_a_stream_s_own_steady_background():
     new = Scoring("fused", cost="log", running=25.0)
     assert scoring_of(scoring_doc(new)) == new
     assert "cost" not in scoring_doc(Scoring("fused")) and "running" not in scoring_doc(Scoring("fused"))
+
+
+def test_the_params_pitch_and_formant_copies_reach_the_stored_scorer_only_when_on():
+    from tasks.trigger_word.word_encoder_config import WordEncoderParams
+    from tasks.trigger_word.word_encoder_stage import match_scoring
+
+    off = match_scoring(WordEncoderParams(), "fused")
+    assert off.pitch == off.warps == () and not {"pitch", "warps", "stretches", "pitch_formants"} & set(
+        scoring_doc(off))
+    on = match_scoring(WordEncoderParams(match_pitch_semitones=(-3.0, 3.0), match_warps=(0.9, 1.1)), "fused")
+    doc = scoring_doc(on)
+    assert doc["pitch"] == [-3.0, 3.0] and doc["warps"] == [0.9, 1.1] and scoring_of(doc) == on
+    dev = Scoring("fused", pitch=(2.0,), pitch_formants=True, stretches=(0.8,))
+    assert scoring_of(scoring_doc(dev)) == dev

@@ -68,7 +68,9 @@ def test_cut_windows_end_before_the_word_as_classes_of_their_own():
 
 
 @pytest.mark.parametrize("update", [{"pico_pitch": (40, 100)}, {"pico_rate": (150, 100)},
-                                    {"kokoro_speeds": (3.0,)}, {"cut_steps": (0, 2)}])
+                                    {"kokoro_speeds": (3.0,)}, {"cut_steps": (0, 2)},
+                                    {"match_pitch_semitones": (0.0,)}, {"match_pitch_semitones": (-3.0, 15.0)},
+                                    {"match_warps": (1.0,)}, {"match_warps": (0.5,)}])
 def test_bad_settings_are_refused_naming_the_key(update):
     key = next(iter(update))
     with pytest.raises(ValidationError, match=key):
