@@ -296,6 +296,11 @@ def run_variant(v: dict, dets: list[Prepared], clip_vecs: list[list[np.ndarray]]
     return figures(v, rows, z, p, embedder, time.perf_counter() - t0, folds)
 
 
+def row_threshold(r: dict, lam: float) -> float:
+    """A detector row's threshold at ``lam``: the rule on its scorer's own 0-1 scale."""
+    return float(np.clip(r["imp"] + lam * (r["self"] - r["imp"]), 0, 1))
+
+
 def figures(v: dict, rows: list[dict], z: dict, p: WordEncoderParams, embedder, score_s: float,
             folds: int = 1) -> dict:
     """The dev curve over lambda, the chosen lambda's figures (all, per engine, by word level) and
@@ -305,7 +310,7 @@ def figures(v: dict, rows: list[dict], z: dict, p: WordEncoderParams, embedder, 
     for lam in LAMBDAS:
         mis = fas = 0
         for r in rows:
-            thr = float(np.clip(r["imp"] + lam * (r["self"] - r["imp"]), 0, 1))
+            thr = row_threshold(r, lam)
             m, f = detector_counts(thr, r["pos"], r["ends"], r["neg"], embedder.clock, p)
             mis, fas = mis + m, fas + f
         n = sum(r["positives"] for r in rows)
@@ -317,7 +322,7 @@ def figures(v: dict, rows: list[dict], z: dict, p: WordEncoderParams, embedder, 
            "dev_false_accepts_per_hour": at["false_accepts_per_hour"], "dev_misses": at["misses"],
            "dev_false_accepts": at["false_accepts"], "positives": sum(r["positives"] for r in rows),
            "detectors": len(rows), "score_seconds": round(score_s, 1)}
-    thr_at = {id(r): float(np.clip(r["imp"] + lam * (r["self"] - r["imp"]), 0, 1)) for r in rows}
+    thr_at = {id(r): row_threshold(r, lam) for r in rows}
     for engine in sorted({r["engine"] for r in rows}):
         mine = [r for r in rows if r["engine"] == engine]
         mf = [detector_counts(thr_at[id(r)], r["pos"], r["ends"], r["neg"], embedder.clock, p) for r in mine]
@@ -345,7 +350,7 @@ def figures(v: dict, rows: list[dict], z: dict, p: WordEncoderParams, embedder, 
         best = min(ok, key=lambda q: (q["missed_rate"], q["false_accepts_per_hour"])) if ok else None
         out[f"best_at_{target}"] = [best["missed_rate"], best["false_accepts_per_hour"]] if best else None
         if target == 1.0 and best is not None:  # which positives that point misses (paired comparisons)
-            thr = {id(r): float(np.clip(r["imp"] + best["lambda"] * (r["self"] - r["imp"]), 0, 1)) for r in rows}
+            thr = {id(r): row_threshold(r, best["lambda"]) for r in rows}
             out["lambda_at_1.0"] = best["lambda"]
             out["dev_missed_at_1.0"] = [[di, ci] for di, r in enumerate(rows)
                                         for ci, (sc, end) in enumerate(zip(r["pos"], r["ends"], strict=True))
@@ -382,7 +387,7 @@ def negative_folds(rows: list[dict], hours: float, chosen: float, p: WordEncoder
         def count(lam: float, idx: list[int]) -> tuple[int, int]:
             mis = fas = 0
             for r in rows:
-                thr = float(np.clip(r["imp"] + lam * (r["self"] - r["imp"]), 0, 1))
+                thr = row_threshold(r, lam)
                 m, a = detector_counts(thr, r["pos"], r["ends"], [r["neg"][i] for i in idx], embedder.clock, p)
                 mis, fas = mis + m, fas + a
             return mis, fas
