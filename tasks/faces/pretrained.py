@@ -174,10 +174,10 @@ def embed_chips(chips: np.ndarray) -> np.ndarray:
         try:
             with torch.inference_mode():
                 for start in range(0, len(chips), FORWARD_BATCH):
+                    given = chips[start:start + FORWARD_BATCH]
                     part = np.zeros((FORWARD_BATCH, *chips.shape[1:]), np.uint8)
-                    n = len(chips[start:start + FORWARD_BATCH])
-                    part[:n] = chips[start:start + n]
-                    out.append(net(torch.from_numpy(part).float()).numpy()[:n])
+                    part[:len(given)] = given
+                    out.append(net(torch.from_numpy(part).float()).numpy()[:len(given)])
         finally:
             torch.set_num_threads(threads)
     return np.concatenate(out).astype(np.float32).reshape(len(chips), DIM)
